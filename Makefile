@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of those.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+# make run settings (environment overrides work too, e.g. GATEWAY_PORT=9000 make run)
+GATEWAY_HOST ?= 127.0.0.1
+GATEWAY_PORT ?= 8000
+AUTH_PORT ?= 50051
+COLLECTION_PORT ?= 50052
+export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
+
+.PHONY: install run test protos lint vendor-protos clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml protos/python/pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e protos/python -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: migrate the embedded SQLite databases, create a dev key if missing, start both services and Envoy
+run: install
+	$(PY) -m scripts.stack
+
+## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy)
+test: install
+	$(PY) scripts/gen_protos.py --check
+	$(BIN)/buf lint
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make protos: regenerate the Python stubs and the descriptor set Envoy loads
+protos: install
+	$(BIN)/buf lint
+	$(PY) scripts/gen_protos.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## refresh third_party/googleapis from the installed googleapis-common-protos package
+vendor-protos: install
+	$(PY) scripts/vendor_protos.py
+
+clean:
+	rm -rf $(VENV) var

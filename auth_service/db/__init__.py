@@ -1,0 +1,1 @@
+"""Persistence of auth_service: the only package here that imports SQLAlchemy."""

@@ -1,0 +1,69 @@
+"""UserRepository and unit of work over SQLAlchemy; nothing commits behind the caller's back."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..domain import EmailTaken, NewUser, User, UsernameTaken
+from .models import UserRow
+
+
+def _to_domain(row: UserRow) -> User:
+    return User(id=row.id, username=row.username, email=row.email, hashed_password=row.hashed_password)
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._session.get(UserRow, user_id)
+        return _to_domain(row) if row else None
+
+    async def get_by_username(self, username: str) -> User | None:
+        row = await self._session.scalar(select(UserRow).where(UserRow.username_key == username.casefold()))
+        return _to_domain(row) if row else None
+
+    async def email_exists(self, email: str) -> bool:
+        return await self._session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None
+
+    async def add(self, new: NewUser) -> User:
+        row = UserRow(
+            username=new.username,
+            username_key=new.username.casefold(),
+            email=new.email,
+            hashed_password=new.hashed_password,
+        )
+        self._session.add(row)
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            # Lost a race against a concurrent registration: the unique index is the real guard.
+            await self._session.rollback()
+            raise EmailTaken() if "email" in str(exc.orig) else UsernameTaken() from exc
+        return _to_domain(row)
+
+
+class SqlUnitOfWork:
+    """`async with uow:` opens a session; `await uow.commit()` or leaving the block rolls back."""
+
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._session: AsyncSession = self._sessions()
+        self.users = SqlUserRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._session.rollback()
+        await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()

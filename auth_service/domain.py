@@ -1,0 +1,94 @@
+"""Domain objects and errors of auth_service; no SQLAlchemy, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    hashed_password: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    email: str
+    hashed_password: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cigar:
+    """A cigar as collection_service reports it; auth_service only passes it through."""
+
+    id: int
+    name: str
+    brand: str
+    origin: str
+    flavor_notes: str
+    rating: int
+    owner_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    user: User
+    cigars: list[Cigar]
+
+
+class AuthError(Exception):
+    """Base of the errors a caller can cause; the message is safe to show to them."""
+
+
+class InvalidInput(AuthError):
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        self.violations = violations
+
+
+class UsernameTaken(AuthError):
+    def __init__(self) -> None:
+        super().__init__("username already registered")
+
+
+class EmailTaken(AuthError):
+    def __init__(self) -> None:
+        super().__init__("email already registered")
+
+
+class UnsupportedGrantType(AuthError):
+    def __init__(self, grant_type: str) -> None:
+        super().__init__(f"grant_type {grant_type!r} is not supported; use 'password'")
+
+
+class InvalidCredentials(AuthError):
+    """Wrong username or password. Deliberately does not say which (no user enumeration)."""
+
+    def __init__(self) -> None:
+        super().__init__("incorrect username or password")
+
+
+class InvalidToken(AuthError):
+    def __init__(self, reason: str = "could not validate credentials") -> None:
+        super().__init__(reason)
+
+
+class DependencyUnavailable(AuthError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is unavailable, try again later")

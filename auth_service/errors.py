@@ -1,0 +1,85 @@
+"""One place that maps domain errors to gRPC status codes with google.rpc details."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from .domain import (
+    AuthError,
+    DependencyUnavailable,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    UnsupportedGrantType,
+    UsernameTaken,
+)
+
+log = logging.getLogger(__name__)
+DOMAIN = "auth.cigar"
+
+# (gRPC code, RFC 6749 / RFC 6750 error name carried as ErrorInfo.reason)
+_CODES: dict[type[AuthError], tuple[int, str]] = {
+    InvalidInput: (code_pb2.INVALID_ARGUMENT, "invalid_request"),
+    UsernameTaken: (code_pb2.ALREADY_EXISTS, "username_taken"),
+    EmailTaken: (code_pb2.ALREADY_EXISTS, "email_taken"),
+    UnsupportedGrantType: (code_pb2.INVALID_ARGUMENT, "unsupported_grant_type"),
+    # RFC 6749 §5.2: a wrong username or password is a 400 invalid_grant, not a 401.
+    InvalidCredentials: (code_pb2.INVALID_ARGUMENT, "invalid_grant"),
+    InvalidToken: (code_pb2.UNAUTHENTICATED, "invalid_token"),
+    DependencyUnavailable: (code_pb2.UNAVAILABLE, "unavailable"),
+}
+
+
+def to_status(exc: AuthError) -> grpc.Status:
+    code, reason = _CODES.get(type(exc), (code_pb2.INVALID_ARGUMENT, "invalid_request"))
+    status = status_pb2.Status(code=code, message=str(exc))
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
+    status.details.add().Pack(info)
+    if isinstance(exc, InvalidInput):
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                for v in exc.violations
+            ]
+        )
+        status.details.add().Pack(bad)
+    return rpc_status.to_status(status)
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Turns domain errors into statuses and anything unexpected into INTERNAL with a logged traceback."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return await inner(request, context)
+            except AuthError as exc:
+                await context.abort_with_status(to_status(exc))
+            except grpc.aio.AbortError:
+                raise
+            except Exception:
+                log.exception("unexpected error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

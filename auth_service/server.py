@@ -1,0 +1,95 @@
+"""Composition root of auth_service: builds every part from Settings and runs the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .collection_client import GrpcCigarDirectory
+from .db.engine import create_engine, session_factory
+from .db.repository import SqlUnitOfWork
+from .errors import ErrorInterceptor
+from .keys import load_signing_key
+from .passwords import PasswordHasher
+from .servicer import AuthServicer
+from .services import AuthService
+from .settings import Settings
+from .tokens import TokenIssuer, TokenVerifier
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    engine: AsyncEngine
+    channel: grpc.aio.Channel
+    hasher: PasswordHasher
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.channel.close()
+        await self.engine.dispose()
+        self.hasher.close()
+
+
+async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
+    key = load_signing_key(settings.private_key_file)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    hasher = PasswordHasher(workers=settings.hash_workers)
+    channel = grpc.aio.insecure_channel(settings.collection_service_addr)
+    service = AuthService(
+        uow=lambda: SqlUnitOfWork(sessions),
+        hasher=hasher,
+        issuer=TokenIssuer(
+            key, settings.issuer, settings.audience, timedelta(minutes=settings.access_token_expire_minutes), clock
+        ),
+        verifier=TokenVerifier({key.kid: key.public_key}, settings.issuer, settings.audience, clock),
+        cigars=GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
+    )
+
+    server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, [key.jwk()]), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("auth_service listening on %s:%d (key id %s)", settings.host, port, key.kid)
+    return RunningServer(server, port, health_servicer, engine, channel, hasher)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("auth_service shutting down (grace %.1fs)", settings.shutdown_grace_seconds)
+    await running.stop(settings.shutdown_grace_seconds)

@@ -1,0 +1,53 @@
+"""AuthService over gRPC: protobuf in, service call, protobuf out; errors go to errors.py."""
+
+from __future__ import annotations
+
+import grpc
+from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
+from cigar.collection.v1 import collection_pb2
+
+from .domain import Cigar, User
+from .services import AuthService
+
+
+def _metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode()
+    return None
+
+
+def _cigar_pb(c: Cigar) -> collection_pb2.Cigar:
+    return collection_pb2.Cigar(
+        id=c.id, name=c.name, brand=c.brand, origin=c.origin, flavor_notes=c.flavor_notes, rating=c.rating,
+        owner_id=c.owner_id,
+    )  # fmt: skip
+
+
+def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
+    return auth_pb2.User(id=user.id, username=user.username, email=user.email, cigars=[_cigar_pb(c) for c in cigars])
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(self, service: AuthService, jwks: list[dict[str, str]]) -> None:
+        self._service = service
+        self._jwks = auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k) for k in jwks])
+
+    async def CreateUser(self, request: auth_pb2.CreateUserRequest, context: grpc.aio.ServicerContext) -> auth_pb2.User:
+        user = await self._service.register_user(request.username, request.email, request.password)
+        return _user_pb(user, [])
+
+    async def Token(self, request: auth_pb2.TokenRequest, context: grpc.aio.ServicerContext) -> auth_pb2.TokenResponse:
+        issued = await self._service.issue_token(request.grant_type, request.username, request.password)
+        return auth_pb2.TokenResponse(
+            access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in
+        )
+
+    async def GetMe(self, request: auth_pb2.GetMeRequest, context: grpc.aio.ServicerContext) -> auth_pb2.User:
+        profile = await self._service.get_profile(_metadata(context, "authorization"))
+        return _user_pb(profile.user, profile.cigars)
+
+    async def GetJwks(
+        self, request: auth_pb2.GetJwksRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.GetJwksResponse:
+        return self._jwks

@@ -1,0 +1,89 @@
+"""Composition root of collection_service: builds every part from Settings and runs the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .db.engine import create_engine, session_factory
+from .db.repository import SqlUnitOfWork
+from .errors import ErrorInterceptor
+from .jwks import JwksCache
+from .servicer import CollectionServicer
+from .services import CollectionService
+from .settings import Settings
+from .tokens import TokenVerifier
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = collection_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    engine: AsyncEngine
+    channel: grpc.aio.Channel
+    jwks: JwksCache
+    warmup: asyncio.Task[bool]
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
+        self.warmup.cancel()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.channel.close()
+        await self.engine.dispose()
+
+
+async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    channel = grpc.aio.insecure_channel(settings.auth_service_addr)
+    jwks = JwksCache(channel, settings.rpc_timeout_seconds, settings.jwks_min_refresh_seconds)
+    verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
+    service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=verifier)
+
+    server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+    collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    # Public reads never need auth_service, so start serving at once and fetch the keys in the
+    # background; a token that arrives first triggers its own (rate-limited) fetch.
+    warmup = asyncio.create_task(jwks.refresh())
+    log.info("collection_service listening on %s:%d", settings.host, port)
+    return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("collection_service shutting down (grace %.1fs)", settings.shutdown_grace_seconds)
+    await running.stop(settings.shutdown_grace_seconds)

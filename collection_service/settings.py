@@ -1,0 +1,21 @@
+"""Settings of collection_service, read once from the environment (prefix COLLECTION_) at the entrypoint."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COLLECTION_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(50052, ge=0, le=65535, description="gRPC port; 0 picks a free one")
+    database_url: str = "sqlite+aiosqlite:///var/collection.db"
+    auth_service_addr: str = "127.0.0.1:50051"
+    issuer: str = "cigar-auth"
+    audience: str = "cigar-api"
+    rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
+    jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
+    shutdown_grace_seconds: float = Field(5.0, ge=0)
+    log_level: str = "INFO"

@@ -1,0 +1,101 @@
+"""Regenerate the Python stubs and Envoy's descriptor set from protos/ (`make protos`).
+
+With --check, generate into a temporary directory and exit 1 if the committed files differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import grpc_tools
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTO_ROOT = ROOT / "protos"
+VENDOR_ROOT = ROOT / "third_party" / "googleapis"
+PY_OUT = ROOT / "protos" / "python"
+PY_PACKAGE = "cigar"
+DESCRIPTOR = ROOT / "gateway" / "generated" / "api_descriptor.binpb"
+BUF = Path(sys.executable).parent / "buf"
+
+
+def proto_files() -> list[str]:
+    return sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PY_PACKAGE).rglob("*.proto"))
+
+
+def generate_python(out: Path) -> None:
+    """protoc with the python, pyi and grpc plugins; only our own packages (googleapis ships its own)."""
+    well_known = Path(grpc_tools.__file__).parent / "_proto"
+    args = [
+        "protoc",
+        f"-I{PROTO_ROOT}",
+        f"-I{VENDOR_ROOT}",
+        f"-I{well_known}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        *proto_files(),
+    ]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    for package_dir in [out / PY_PACKAGE, *(p for p in (out / PY_PACKAGE).rglob("*") if p.is_dir())]:
+        (package_dir / "__init__.py").touch()
+    (out / PY_PACKAGE / "py.typed").touch()
+
+
+def build_descriptor(out_file: Path) -> None:
+    """The descriptor set Envoy's transcoder loads: our services, their imports and google.rpc."""
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(BUF), "build", "--exclude-source-info", "-o", str(out_file)], cwd=ROOT, check=True)
+
+
+def generated_files(py_root: Path) -> set[Path]:
+    return {
+        p.relative_to(py_root)
+        for p in (py_root / PY_PACKAGE).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def check() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        generate_python(tmp_path)
+        build_descriptor(tmp_path / "api_descriptor.binpb")
+        stale = []
+        want, have = generated_files(tmp_path), generated_files(PY_OUT)
+        stale += [f"missing: {p}" for p in sorted(want - have)]
+        stale += [f"extra: {p}" for p in sorted(have - want)]
+        stale += [
+            f"differs: {p}" for p in sorted(want & have) if not filecmp.cmp(tmp_path / p, PY_OUT / p, shallow=False)
+        ]
+        if not DESCRIPTOR.exists() or not filecmp.cmp(tmp_path / "api_descriptor.binpb", DESCRIPTOR, shallow=False):
+            stale.append(f"differs: {DESCRIPTOR.relative_to(ROOT)}")
+    for line in stale:
+        print(line)
+    if stale:
+        print("generated code is stale: run `make protos`")
+    return 1 if stale else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the committed output is stale")
+    if parser.parse_args().check:
+        return check()
+    shutil.rmtree(PY_OUT / PY_PACKAGE, ignore_errors=True)
+    generate_python(PY_OUT)
+    build_descriptor(DESCRIPTOR)
+    count = len(generated_files(PY_OUT))
+    print(f"generated {count} files under {PY_OUT.relative_to(ROOT)} and {DESCRIPTOR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Run the whole stack locally: `make run` (python -m scripts.stack), also used by the e2e tests.
+
+Migrates both databases, creates a development signing key if there is none (0600, under var/),
+starts auth_service, collection_service and Envoy as child processes, waits until each is ready,
+and stops them all (SIGTERM, by PID) on Ctrl-C or SIGTERM. Settings come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class StackConfig:
+    var_dir: Path = ROOT / "var"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    admin_port: int = 9901
+    auth_port: int = 50051
+    collection_port: int = 50052
+    auth_database_url: str | None = None  # default: SQLite under var_dir
+    collection_database_url: str | None = None
+    key_file: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        env = os.environ
+        var_dir = Path(env.get("VAR_DIR", ROOT / "var"))
+        return cls(
+            var_dir=var_dir,
+            gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
+            gateway_port=int(env.get("GATEWAY_PORT", 8000)),
+            admin_port=int(env.get("ENVOY_ADMIN_PORT", 9901)),
+            auth_port=int(env.get("AUTH_PORT", 50051)),
+            collection_port=int(env.get("COLLECTION_PORT", 50052)),
+            auth_database_url=env.get("AUTH_DATABASE_URL"),
+            collection_database_url=env.get("COLLECTION_DATABASE_URL"),
+            key_file=Path(env["AUTH_PRIVATE_KEY_FILE"]) if env.get("AUTH_PRIVATE_KEY_FILE") else None,
+        )
+
+    def service_env(self) -> dict[str, str]:
+        var = self.var_dir.resolve()
+        return {
+            **os.environ,
+            "AUTH_HOST": "127.0.0.1",
+            "AUTH_PORT": str(self.auth_port),
+            "AUTH_DATABASE_URL": self.auth_database_url or f"sqlite+aiosqlite:///{var}/auth.db",
+            "AUTH_PRIVATE_KEY_FILE": str(self.key_file or var / "keys" / "auth_ed25519.pem"),
+            "AUTH_COLLECTION_SERVICE_ADDR": f"127.0.0.1:{self.collection_port}",
+            "COLLECTION_HOST": "127.0.0.1",
+            "COLLECTION_PORT": str(self.collection_port),
+            "COLLECTION_DATABASE_URL": self.collection_database_url or f"sqlite+aiosqlite:///{var}/collection.db",
+            "COLLECTION_AUTH_SERVICE_ADDR": f"127.0.0.1:{self.auth_port}",
+            "GATEWAY_HOST": self.gateway_host,
+            "GATEWAY_PORT": str(self.gateway_port),
+            "ENVOY_ADMIN_PORT": str(self.admin_port),
+            **self.extra_env,
+        }
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.gateway_host}:{self.config.gateway_port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM every child by PID (Envoy first, so no new requests arrive), then wait; SIGKILL stragglers."""
+        for name in ("envoy", "collection_service", "auth_service"):
+            proc = self.processes.get(name)
+            if proc and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_checked(args: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def prepare(config: StackConfig) -> None:
+    """Migrate both databases and create the development key if missing."""
+    env = config.service_env()
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    run_checked([sys.executable, "-m", "auth_service", "genkey", "--if-missing"], env)
+    run_checked([sys.executable, "-m", "auth_service", "migrate"], env)
+    run_checked([sys.executable, "-m", "collection_service", "migrate"], env)
+
+
+def wait_grpc_serving(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"process exited with {proc.returncode} before serving on {port}")
+            try:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
+                    return
+            except grpc.RpcError:
+                time.sleep(0.1)
+    raise RuntimeError(f"nothing serving on port {port} after {timeout}s")
+
+
+def wait_envoy_ready(admin_port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"envoy exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as r:  # noqa: S310
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"envoy not ready after {timeout}s")
+
+
+def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
+    """Start both services, then Envoy once they serve. On any failure, stop what was started."""
+    from gateway.render import render
+
+    env = config.service_env()
+    stack = Stack(config)
+    out = log if log is not None else None
+    try:
+        for name in ("auth_service", "collection_service"):
+            stack.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None
+            )
+        for name, port in (("auth_service", config.auth_port), ("collection_service", config.collection_port)):
+            wait_grpc_serving(port, stack.processes[name])
+        envoy_config = config.var_dir / f"envoy-{config.gateway_port}.yaml"
+        envoy_config.write_text(render(env))
+        stack.processes["envoy"] = subprocess.Popen(
+            [str(BIN / "envoy"), "-c", str(envoy_config), "--log-level", "warn",
+             "--disable-hot-restart"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None,
+        )  # fmt: skip
+        wait_envoy_ready(config.admin_port, stack.processes["envoy"])
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def main() -> int:
+    config = StackConfig.from_env()
+    prepare(config)
+    stack = start(config)
+    print(f"REST gateway:        {stack.base_url}", flush=True)
+    print(f"auth_service gRPC:   127.0.0.1:{config.auth_port}", flush=True)
+    print(f"collection gRPC:     127.0.0.1:{config.collection_port}", flush=True)
+    print(f"Envoy admin:         http://127.0.0.1:{config.admin_port}  (Ctrl-C stops everything)", flush=True)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        while not stopping and all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.2)
+    finally:
+        stack.stop()
+    exited = [n for n, p in stack.processes.items() if p.returncode not in (0, -signal.SIGTERM)]
+    return 1 if exited and not stopping else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
