@@ -27,10 +27,8 @@ install: $(VENV)/.installed
 run: install
 	$(PY) -m scripts.stack
 
-## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy)
+## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
 test: install
-	$(PY) scripts/gen_protos.py --check
-	$(BIN)/buf lint
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

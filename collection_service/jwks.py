@@ -6,13 +6,31 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import grpc
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 log = logging.getLogger(__name__)
+
+FetchKeys = Callable[[], Awaitable[Iterable[auth_pb2.Jwk]]]
+
+
+class JwksUnavailable(Exception):
+    """auth_service could not be asked for its keys."""
+
+
+def grpc_fetcher(channel: grpc.aio.Channel, timeout_seconds: float) -> FetchKeys:
+    stub = auth_pb2_grpc.AuthServiceStub(channel)
+
+    async def fetch() -> Iterable[auth_pb2.Jwk]:
+        try:
+            return (await stub.GetJwks(auth_pb2.GetJwksRequest(), timeout=timeout_seconds)).keys
+        except grpc.aio.AioRpcError as exc:
+            raise JwksUnavailable(exc.code().name) from exc
+
+    return fetch
 
 
 def _public_key(jwk: auth_pb2.Jwk) -> Ed25519PublicKey | None:
@@ -27,48 +45,53 @@ def _public_key(jwk: auth_pb2.Jwk) -> Ed25519PublicKey | None:
 class JwksCache:
     """Keys by kid. A miss triggers at most one fetch at a time and at most one per `min_interval`
     seconds, so a flood of tokens with made-up kids cannot turn into a flood of calls to auth_service.
+    A failed fetch may be retried after `retry_after_failure` seconds (at most `min_interval`).
     Keys once seen are kept: a restart of auth_service does not empty this cache."""
 
     def __init__(
         self,
-        channel: grpc.aio.Channel,
-        timeout_seconds: float,
+        fetch: FetchKeys,
         min_interval: float,
         monotonic: Callable[[], float] = time.monotonic,
+        retry_after_failure: float = 1.0,
     ) -> None:
-        self._stub = auth_pb2_grpc.AuthServiceStub(channel)
-        self._timeout = timeout_seconds
+        self._fetch = fetch
         self._min_interval = min_interval
+        self._retry_after_failure = min(retry_after_failure, min_interval)
         self._monotonic = monotonic
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._lock = asyncio.Lock()
-        self._last_fetch: float | None = None
-        self.fetches = 0
+        self._next_fetch_at = float("-inf")
 
     async def get(self, kid: str) -> Ed25519PublicKey | None:
         key = self._keys.get(kid)
         if key is not None:
             return key
         async with self._lock:  # single flight: concurrent misses wait for one fetch
-            if kid not in self._keys and self._may_fetch():
+            if kid not in self._keys and self._monotonic() >= self._next_fetch_at:
                 await self.refresh()
         return self._keys.get(kid)
 
-    def _may_fetch(self) -> bool:
-        return self._last_fetch is None or self._monotonic() - self._last_fetch >= self._min_interval
-
     async def refresh(self) -> bool:
         """Fetch the key set once; False (and a log line) if auth_service cannot be reached."""
-        self._last_fetch = self._monotonic()
-        self.fetches += 1
+        started = self._monotonic()
+        self._next_fetch_at = started + self._min_interval
         try:
-            response = await self._stub.GetJwks(auth_pb2.GetJwksRequest(), timeout=self._timeout)
-        except grpc.aio.AioRpcError as exc:
-            log.warning("cannot fetch JWKS from auth_service: %s", exc.code().name)
+            jwks = await self._fetch()
+        except JwksUnavailable as exc:
+            self._next_fetch_at = started + self._retry_after_failure
+            log.warning("cannot fetch JWKS from auth_service: %s", exc)
             return False
-        for jwk in response.keys:
+        for jwk in jwks:
             key = _public_key(jwk)
             if key is not None and jwk.kid:
                 self._keys[jwk.kid] = key
         log.info("JWKS refreshed: %d key(s) known", len(self._keys))
         return True
+
+    async def warm_up(self, retry_seconds: float = 2.0, max_retry_seconds: float = 30.0) -> None:
+        """At start-up, fetch until it works (auth_service may start after us), backing off."""
+        delay = retry_seconds
+        while not await self.refresh():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_retry_seconds)

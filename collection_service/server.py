@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
-from .jwks import JwksCache
+from .jwks import JwksCache, grpc_fetcher
 from .servicer import CollectionServicer
 from .services import CollectionService
 from .settings import Settings
@@ -40,7 +40,7 @@ class RunningServer:
     engine: AsyncEngine
     channel: grpc.aio.Channel
     jwks: JwksCache
-    warmup: asyncio.Task[bool]
+    warmup: asyncio.Task[None]
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
@@ -55,7 +55,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     channel = grpc.aio.insecure_channel(settings.auth_service_addr)
-    jwks = JwksCache(channel, settings.rpc_timeout_seconds, settings.jwks_min_refresh_seconds)
+    jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
     service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=verifier)
 
@@ -72,7 +72,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Public reads never need auth_service, so start serving at once and fetch the keys in the
     # background; a token that arrives first triggers its own (rate-limited) fetch.
-    warmup = asyncio.create_task(jwks.refresh())
+    warmup = asyncio.create_task(jwks.warm_up())
     log.info("collection_service listening on %s:%d", settings.host, port)
     return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup)
 

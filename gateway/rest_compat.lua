@@ -62,12 +62,12 @@ function envoy_on_request(handle)
   meta:set(META, "has_auth", headers:get("authorization") ~= nil and "1" or "0")
   local ctype = (headers:get("content-type") or ""):lower()
   if kind == "token" and ctype:find("application/x-www-form-urlencoded", 1, true) then
+    -- body() may wait for more data; handles taken before it are invalid afterwards.
     local body = handle:body()
-    local raw = body and body:getBytes(0, body:length()) or ""
-    local json = form_to_json(raw)
+    local json = form_to_json(body and body:getBytes(0, body:length()) or "")
     if body then body:setBytes(json) end
-    headers:replace("content-type", "application/json")
-    headers:replace("content-length", tostring(#json))
+    handle:headers():replace("content-type", "application/json")
+    handle:headers():replace("content-length", tostring(#json))
   end
 end
 
@@ -143,7 +143,7 @@ function envoy_on_response(handle)
     local shaped = reshape_error(body:getBytes(0, body:length()))
     if shaped then
       replace_body(handle, shaped)
-      headers:replace("content-type", "application/json")
+      handle:headers():replace("content-type", "application/json")
     end
   end
 end

@@ -153,11 +153,11 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
     stack = Stack(config)
     out = log if log is not None else None
     try:
-        for name in ("auth_service", "collection_service"):
+        # auth_service first: collection_service fetches its keys at start (and retries if it cannot).
+        for name, port in (("auth_service", config.auth_port), ("collection_service", config.collection_port)):
             stack.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None
             )
-        for name, port in (("auth_service", config.auth_port), ("collection_service", config.collection_port)):
             wait_grpc_serving(port, stack.processes[name])
         envoy_config = config.var_dir / f"envoy-{config.gateway_port}.yaml"
         envoy_config.write_text(render(env))

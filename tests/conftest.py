@@ -1,0 +1,93 @@
+"""Fixtures shared by every test layer: PostgreSQL databases, free ports, signing keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+# The PostgreSQL server every CI run has (trust auth). Tests create and drop their own databases.
+PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Databases:
+    """Creates uniquely named databases on the test PostgreSQL server and drops them at the end."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    async def _admin(self) -> asyncpg.Connection:
+        try:
+            return await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        except (OSError, asyncpg.PostgresError) as exc:
+            # Never a skip: a test run that cannot reach PostgreSQL has not tested PostgreSQL.
+            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN_URL}: {exc}", pytrace=False)
+
+    async def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        conn = await self._admin()
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        return f"{base}/{name}"
+
+    async def drop_all(self) -> None:
+        if not self.created:
+            return
+        conn = await self._admin()
+        try:
+            for name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_databases() -> AsyncIterator[Databases]:
+    dbs = Databases()
+    yield dbs
+    await dbs.drop_all()
+
+
+async def database_url(backend: str, service: str, tmp: Path, pg: Databases) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp / f'{service}.db'}"
+    return await pg.create(f"cigar_test_{service}")
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    from auth_service.keys import create_key_file
+
+    path = tmp_path_factory.mktemp("keys") / "signing.pem"
+    create_key_file(path)
+    yield path
+
+
+def run_migrations(service: str, url: str) -> None:
+    """Each service's own alembic history, as `python -m <service> migrate` runs it."""
+    if service == "auth":
+        from auth_service.db.migrate import upgrade
+    else:
+        from collection_service.db.migrate import upgrade
+    upgrade(url)
+
+
+async def migrate(service: str, url: str) -> None:
+    await asyncio.to_thread(run_migrations, service, url)

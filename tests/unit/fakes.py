@@ -1,0 +1,111 @@
+"""Small hand-written fakes of the ports the service layers depend on."""
+
+from __future__ import annotations
+
+from auth_service.domain import Cigar as AuthCigar
+from auth_service.domain import EmailTaken, NewUser, User, UsernameTaken
+from collection_service.domain import Cigar, CigarFields, InvalidToken
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.rows: dict[int, User] = {}
+
+    async def get(self, user_id: int) -> User | None:
+        return self.rows.get(user_id)
+
+    async def get_by_username(self, username: str) -> User | None:
+        return next((u for u in self.rows.values() if u.username.casefold() == username.casefold()), None)
+
+    async def email_exists(self, email: str) -> bool:
+        return any(u.email == email for u in self.rows.values())
+
+    async def add(self, new: NewUser) -> User:
+        if await self.get_by_username(new.username):
+            raise UsernameTaken()
+        if await self.email_exists(new.email):
+            raise EmailTaken()
+        user = User(id=len(self.rows) + 1, username=new.username, email=new.email, hashed_password=new.hashed_password)
+        self.rows[user.id] = user
+        return user
+
+
+class FakeAuthUow:
+    """Shares one store across units of work; staged writes land only on commit."""
+
+    def __init__(self, users: FakeUsers) -> None:
+        self._committed = users
+        self.commits = 0
+
+    async def __aenter__(self) -> FakeAuthUow:
+        self.users = FakeUsers()
+        self.users.rows = dict(self._committed.rows)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+    async def commit(self) -> None:
+        self._committed.rows = dict(self.users.rows)
+        self.commits += 1
+
+
+class FakeDirectory:
+    def __init__(self, cigars: dict[str, list[AuthCigar]] | None = None) -> None:
+        self.by_token = cigars or {}
+        self.calls: list[str] = []
+
+    async def list_mine(self, token: str) -> list[AuthCigar]:
+        self.calls.append(token)
+        return self.by_token.get(token, [])
+
+
+class FakeCigars:
+    def __init__(self) -> None:
+        self.rows: list[Cigar] = []
+
+    async def list(self, skip: int, limit: int) -> list[Cigar]:
+        return sorted(self.rows, key=lambda c: c.id)[skip : skip + limit]
+
+    async def list_by_owner(self, owner_id: int) -> list[Cigar]:
+        return [c for c in self.rows if c.owner_id == owner_id]
+
+    async def add(self, owner_id: int, fields: CigarFields) -> Cigar:
+        cigar = Cigar(
+            id=len(self.rows) + 1,
+            name=fields.name,
+            brand=fields.brand,
+            origin=fields.origin,
+            flavor_notes=fields.flavor_notes,
+            rating=fields.rating,
+            owner_id=owner_id,
+        )
+        self.rows.append(cigar)
+        return cigar
+
+
+class FakeCollectionUow:
+    def __init__(self, cigars: FakeCigars) -> None:
+        self._committed = cigars
+        self.commits = 0
+
+    async def __aenter__(self) -> FakeCollectionUow:
+        self.cigars = FakeCigars()
+        self.cigars.rows = list(self._committed.rows)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+    async def commit(self) -> None:
+        self._committed.rows = list(self.cigars.rows)
+        self.commits += 1
+
+
+class FakeAuthenticator:
+    """Tokens are "user-<id>"; anything else is invalid."""
+
+    async def user_id(self, authorization: str | None) -> int:
+        if authorization and authorization.startswith("Bearer user-"):
+            return int(authorization.removeprefix("Bearer user-"))
+        raise InvalidToken()

@@ -1,0 +1,106 @@
+"""collection_service's JWKS cache: single flight, rate-limited refetch, keys survive outages."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cigar.auth.v1 import auth_pb2
+
+from auth_service.keys import create_key_file
+from collection_service.jwks import JwksCache, JwksUnavailable
+
+
+class FakeAuth:
+    def __init__(self, jwks: list[auth_pb2.Jwk]) -> None:
+        self.jwks = jwks
+        self.calls = 0
+        self.down = False
+
+    async def __call__(self) -> list[auth_pb2.Jwk]:
+        self.calls += 1
+        await asyncio.sleep(0.01)
+        if self.down:
+            raise JwksUnavailable("UNAVAILABLE")
+        return self.jwks
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def jwk_of(tmp_path: Path, name: str) -> auth_pb2.Jwk:
+    return auth_pb2.Jwk(**create_key_file(tmp_path / name).jwk())
+
+
+async def test_a_known_kid_is_served_from_the_cache(tmp_path: Path) -> None:
+    jwk = jwk_of(tmp_path, "a.pem")
+    auth = FakeAuth([jwk])
+    cache = JwksCache(auth, min_interval=5, monotonic=Clock())
+    assert await cache.get(jwk.kid) is not None
+    assert await cache.get(jwk.kid) is not None
+    assert auth.calls == 1
+
+
+async def test_a_burst_of_unknown_kids_makes_a_single_fetch(tmp_path: Path) -> None:
+    auth = FakeAuth([jwk_of(tmp_path, "a.pem")])
+    cache = JwksCache(auth, min_interval=5, monotonic=Clock())
+    results = await asyncio.gather(*(cache.get(f"made-up-{i}") for i in range(200)))
+    assert results == [None] * 200
+    assert auth.calls == 1
+
+
+async def test_an_unknown_kid_is_refetched_once_the_interval_has_passed(tmp_path: Path) -> None:
+    clock = Clock()
+    old, new = jwk_of(tmp_path, "old.pem"), jwk_of(tmp_path, "new.pem")
+    auth = FakeAuth([old])
+    cache = JwksCache(auth, min_interval=5, monotonic=clock)
+    await cache.get(old.kid)
+    auth.jwks = [old, new]  # auth_service rotated its key
+    assert await cache.get(new.kid) is None  # too soon after the last fetch
+    clock.now += 5
+    assert await cache.get(new.kid) is not None
+    assert auth.calls == 2
+
+
+async def test_keys_stay_known_while_auth_service_is_down(tmp_path: Path) -> None:
+    clock = Clock()
+    jwk = jwk_of(tmp_path, "a.pem")
+    auth = FakeAuth([jwk])
+    cache = JwksCache(auth, min_interval=0, monotonic=clock)
+    await cache.refresh()
+    auth.down = True
+    assert not await cache.refresh()
+    assert await cache.get(jwk.kid) is not None
+
+
+async def test_warm_up_retries_until_auth_service_answers(tmp_path: Path) -> None:
+    jwk = jwk_of(tmp_path, "a.pem")
+    auth = FakeAuth([jwk])
+    auth.down = True
+    cache = JwksCache(auth, min_interval=0)
+    task = asyncio.create_task(cache.warm_up(retry_seconds=0.01, max_retry_seconds=0.02))
+    await asyncio.sleep(0.1)
+    auth.down = False
+    await asyncio.wait_for(task, 1)
+    assert auth.calls >= 2
+    assert await cache.get(jwk.kid) is not None
+
+
+async def test_a_failed_fetch_may_be_retried_sooner_than_a_successful_one(tmp_path: Path) -> None:
+    clock = Clock()
+    jwk = jwk_of(tmp_path, "a.pem")
+    auth = FakeAuth([jwk])
+    auth.down = True
+    cache = JwksCache(auth, min_interval=5, monotonic=clock, retry_after_failure=1)
+    assert await cache.get(jwk.kid) is None
+    auth.down = False
+    clock.now += 0.5
+    assert await cache.get(jwk.kid) is None  # still inside the retry delay
+    clock.now += 0.5
+    assert await cache.get(jwk.kid) is not None
+    assert auth.calls == 2
