@@ -26,6 +26,50 @@ class Cigar:
 
 
 @dataclass(frozen=True, slots=True)
+class CigarPatch:
+    """The fields to change; None means "leave as it is"."""
+
+    name: str | None = None
+    brand: str | None = None
+    origin: str | None = None
+    flavor_notes: str | None = None
+    rating: int | None = None
+
+    def changes(self) -> dict[str, str | int]:
+        return {k: v for k in PATCHABLE if (v := getattr(self, k)) is not None}
+
+
+PATCHABLE = ("name", "brand", "origin", "flavor_notes", "rating")
+
+
+@dataclass(frozen=True, slots=True)
+class CigarFilter:
+    """What ListCigars narrows to; empty / 0 means no filter on that field."""
+
+    owner_id: int = 0
+    brand: str = ""
+    origin: str = ""
+    min_rating: int = 0
+    q: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """skip/limit (REST) and page_size/page_token (AIP-158) as the caller sent them."""
+
+    skip: int = 0
+    limit: int | None = None
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CigarPage:
+    cigars: list[Cigar]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
 class FieldViolation:
     field: str
     description: str
@@ -54,3 +98,10 @@ class CigarNotFound(CollectionError):
 class NotCigarOwner(CollectionError):
     def __init__(self, cigar_id: int) -> None:
         super().__init__(f"cigar {cigar_id} belongs to another user")
+
+
+class KeysUnavailable(CollectionError):
+    """A token's signing key is unknown and auth_service cannot be asked right now: retry later."""
+
+    def __init__(self) -> None:
+        super().__init__("cannot verify tokens right now (auth_service unreachable), try again later")

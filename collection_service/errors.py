@@ -12,7 +12,7 @@ from grpc_status import rpc_status
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from .domain import CigarNotFound, CollectionError, InvalidInput, InvalidToken, NotCigarOwner
+from .domain import CigarNotFound, CollectionError, InvalidInput, InvalidToken, KeysUnavailable, NotCigarOwner
 
 log = logging.getLogger(__name__)
 DOMAIN = "collection.cigar"
@@ -22,6 +22,7 @@ _CODES: dict[type[CollectionError], tuple[int, str]] = {
     InvalidToken: (code_pb2.UNAUTHENTICATED, "invalid_token"),
     CigarNotFound: (code_pb2.NOT_FOUND, "not_found"),
     NotCigarOwner: (code_pb2.PERMISSION_DENIED, "not_owner"),
+    KeysUnavailable: (code_pb2.UNAVAILABLE, "keys_unavailable"),
 }
 
 

@@ -62,26 +62,38 @@ class JwksCache:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._lock = asyncio.Lock()
         self._next_fetch_at = float("-inf")
+        self._last_fetch_failed = False
 
     async def get(self, kid: str) -> Ed25519PublicKey | None:
+        """The key of `kid`; None if auth_service does not know it either; JwksUnavailable if it is
+        unknown here and auth_service could not be asked (the token may well be valid: retry later)."""
         key = self._keys.get(kid)
         if key is not None:
             return key
         async with self._lock:  # single flight: concurrent misses wait for one fetch
             if kid not in self._keys and self._monotonic() >= self._next_fetch_at:
-                await self.refresh()
-        return self._keys.get(kid)
+                await self._refresh()
+        key = self._keys.get(kid)
+        if key is None and self._last_fetch_failed:
+            raise JwksUnavailable("no key for this kid and auth_service cannot be reached")
+        return key
 
     async def refresh(self) -> bool:
-        """Fetch the key set once; False (and a log line) if auth_service cannot be reached."""
+        """Fetch the key set once (waiting for any fetch in flight); False if auth_service cannot be reached."""
+        async with self._lock:
+            return await self._refresh()
+
+    async def _refresh(self) -> bool:
         started = self._monotonic()
         self._next_fetch_at = started + self._min_interval
         try:
             jwks = await self._fetch()
         except JwksUnavailable as exc:
             self._next_fetch_at = started + self._retry_after_failure
+            self._last_fetch_failed = True
             log.warning("cannot fetch JWKS from auth_service: %s", exc)
             return False
+        self._last_fetch_failed = False
         for jwk in jwks:
             key = _public_key(jwk)
             if key is not None and jwk.kid:

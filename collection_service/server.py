@@ -25,6 +25,7 @@ from .settings import Settings
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
+AUTH_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 500), ("grpc.max_reconnect_backoff_ms", 2000)]
 SERVICE_NAME = collection_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name
 
 
@@ -54,7 +55,9 @@ class RunningServer:
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channel = grpc.aio.insecure_channel(settings.auth_service_addr)
+    # gRPC's reconnect backoff grows to 120 s by default: after a long auth_service outage the first
+    # key fetch could wait that long. Capped, keys are fetched within seconds of auth_service's return.
+    channel = grpc.aio.insecure_channel(settings.auth_service_addr, options=AUTH_CHANNEL_OPTIONS)
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
     service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=verifier)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
+from google.protobuf import empty_pb2
 
-from .domain import Cigar, CigarFields
+from .domain import PATCHABLE, Cigar, CigarFields, CigarFilter, PageRequest
 from .services import CollectionService
+from .validation import build_patch
 
 
 def _authorization(context: grpc.aio.ServicerContext) -> str | None:
@@ -30,9 +32,19 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     async def ListCigars(
         self, request: collection_pb2.ListCigarsRequest, context: grpc.aio.ServicerContext
     ) -> collection_pb2.ListCigarsResponse:
+        f = CigarFilter(request.owner_id, request.brand, request.origin, request.min_rating, request.q)
         limit = request.limit if request.HasField("limit") else None
-        cigars = await self._service.list_cigars(request.skip, limit)
-        return collection_pb2.ListCigarsResponse(cigars=[_cigar_pb(c) for c in cigars])
+        page = await self._service.list_cigars(
+            f, PageRequest(request.skip, limit, request.page_size, request.page_token)
+        )
+        return collection_pb2.ListCigarsResponse(
+            cigars=[_cigar_pb(c) for c in page.cigars], next_page_token=page.next_page_token
+        )
+
+    async def GetCigar(
+        self, request: collection_pb2.GetCigarRequest, context: grpc.aio.ServicerContext
+    ) -> collection_pb2.Cigar:
+        return _cigar_pb(await self._service.get_cigar(request.id))
 
     async def CreateCigar(
         self, request: collection_pb2.CreateCigarRequest, context: grpc.aio.ServicerContext
@@ -45,6 +57,20 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
             rating=request.rating,
         )
         return _cigar_pb(await self._service.create_cigar(_authorization(context), fields))
+
+    async def UpdateCigar(
+        self, request: collection_pb2.UpdateCigarRequest, context: grpc.aio.ServicerContext
+    ) -> collection_pb2.Cigar:
+        values = {name: getattr(request, name) for name in PATCHABLE}
+        present = {name for name in PATCHABLE if request.HasField(name)}
+        patch = build_patch(values, present, list(request.update_mask.paths))
+        return _cigar_pb(await self._service.update_cigar(_authorization(context), request.id, patch))
+
+    async def DeleteCigar(
+        self, request: collection_pb2.DeleteCigarRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await self._service.delete_cigar(_authorization(context), request.id)
+        return empty_pb2.Empty()
 
     async def ListMyCigars(
         self, request: collection_pb2.ListMyCigarsRequest, context: grpc.aio.ServicerContext

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import jwt
 
-from .domain import InvalidToken
-from .jwks import JwksCache
+from .domain import InvalidToken, KeysUnavailable
+from .jwks import JwksCache, JwksUnavailable
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["sub", "iss", "aud", "iat", "exp"]
@@ -37,7 +37,12 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
             raise InvalidToken() from exc
-        key = await self._keys.get(kid) if isinstance(kid, str) and kid else None
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("token has no key id")
+        try:
+            key = await self._keys.get(kid)
+        except JwksUnavailable as exc:
+            raise KeysUnavailable() from exc
         if key is None:
             raise InvalidToken("token signed by an unknown key")
         try:

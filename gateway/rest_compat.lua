@@ -3,6 +3,7 @@
 --   * POST /token arrives as application/x-www-form-urlencoded: turn it into the JSON TokenRequest.
 --   * POST /users/ and POST /cigars/ answer 201 Created, not 200.
 --   * GET /cigars/ answers a bare JSON array, not {"cigars": [...]}.
+--   * DELETE answers 204 No Content with no body, not 200 with the transcoded google.protobuf.Empty `{}`.
 --   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
 --     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3).
@@ -46,6 +47,7 @@ local function kind_of(method, path)
   if method == "POST" and p == "/token" then return "token" end
   if method == "POST" and (p == "/users" or p == "/cigars") then return "create" end
   if method == "GET" and p == "/cigars" then return "list" end
+  if method == "DELETE" then return "delete" end
   return "other"
 end
 
@@ -128,6 +130,12 @@ function envoy_on_response(handle)
   if status == "200" then
     if kind == "create" then
       headers:replace(":status", "201")
+    elseif kind == "delete" then
+      replace_body(handle, "")
+      local h = handle:headers()  -- re-fetched: body() invalidated the earlier handle
+      h:replace(":status", "204")
+      h:remove("content-type")
+      h:remove("content-length")
     elseif kind == "list" then
       local raw = handle:body():getBytes(0, handle:body():length())
       local start = raw:find("[", 1, true)

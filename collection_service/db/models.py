@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, func
+from sqlalchemy import DateTime, Index, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -22,13 +22,20 @@ class Base(DeclarativeBase):
 
 class CigarRow(Base):
     __tablename__ = "cigars"
+    # Each filter column is indexed together with id, so "WHERE brand = ? AND id > ? ORDER BY id
+    # LIMIT n" (keyset paging) walks one index range in order: no sort, no deep scan. See 0002.
+    __table_args__ = (
+        Index("ix_cigars_owner_id_id", "owner_id", "id"),
+        Index("ix_cigars_brand_id", "brand", "id"),
+        Index("ix_cigars_origin_id", "origin", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    brand: Mapped[str] = mapped_column(String(100), index=True)
-    origin: Mapped[str] = mapped_column(String(100), index=True)
+    brand: Mapped[str] = mapped_column(String(100))
+    origin: Mapped[str] = mapped_column(String(100))
     flavor_notes: Mapped[str] = mapped_column(Text)
     rating: Mapped[int] = mapped_column(Integer)
     # The user id from auth_service's tokens. No foreign key: users live in another service's database.
-    owner_id: Mapped[int] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

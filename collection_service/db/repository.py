@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..domain import Cigar, CigarFields
+from ..domain import Cigar, CigarFields, CigarFilter
 from .models import CigarRow
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with the user's own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filtered(query: Select, f: CigarFilter) -> Select:
+    if f.owner_id:
+        query = query.where(CigarRow.owner_id == f.owner_id)
+    if f.brand:
+        query = query.where(CigarRow.brand == f.brand)
+    if f.origin:
+        query = query.where(CigarRow.origin == f.origin)
+    if f.min_rating:
+        query = query.where(CigarRow.rating >= f.min_rating)
+    if f.q:
+        # ILIKE on PostgreSQL; lower() LIKE lower() on SQLite (which folds ASCII letters only).
+        query = query.where(CigarRow.name.ilike(_like_pattern(f.q), escape="\\"))
+    return query
 
 
 def _to_domain(row: CigarRow) -> Cigar:
@@ -27,9 +48,15 @@ class SqlCigarRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def list(self, skip: int, limit: int) -> list[Cigar]:
-        rows = await self._session.scalars(select(CigarRow).order_by(CigarRow.id).offset(skip).limit(limit))
+    async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]:
+        """Keyset (`id > after_id`, walked along an index ending in id) then OFFSET `skip`."""
+        query = _filtered(select(CigarRow).where(CigarRow.id > after_id), f)
+        rows = await self._session.scalars(query.order_by(CigarRow.id).offset(skip).limit(limit))
         return [_to_domain(r) for r in rows]
+
+    async def get(self, cigar_id: int) -> Cigar | None:
+        row = await self._session.get(CigarRow, cigar_id)
+        return None if row is None else _to_domain(row)
 
     async def list_by_owner(self, owner_id: int) -> list[Cigar]:
         rows = await self._session.scalars(select(CigarRow).where(CigarRow.owner_id == owner_id).order_by(CigarRow.id))
@@ -47,6 +74,22 @@ class SqlCigarRepository:
         self._session.add(row)
         await self._session.flush()
         return _to_domain(row)
+
+    async def update_owned(self, cigar_id: int, owner_id: int, changes: dict[str, str | int]) -> Cigar | None:
+        """One conditional UPDATE ... RETURNING: atomic, and a write from its first statement, so SQLite
+        takes its write lock (waiting on busy_timeout) instead of failing to upgrade a stale read."""
+        stmt = (
+            update(CigarRow)
+            .where(CigarRow.id == cigar_id, CigarRow.owner_id == owner_id)
+            .values(**changes)
+            .returning(CigarRow)
+        )
+        row = (await self._session.scalars(stmt)).one_or_none()
+        return None if row is None else _to_domain(row)
+
+    async def delete_owned(self, cigar_id: int, owner_id: int) -> bool:
+        stmt = delete(CigarRow).where(CigarRow.id == cigar_id, CigarRow.owner_id == owner_id).returning(CigarRow.id)
+        return (await self._session.execute(stmt)).first() is not None
 
 
 class SqlUnitOfWork:

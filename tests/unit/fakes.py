@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from auth_service.domain import Cigar as AuthCigar
 from auth_service.domain import EmailTaken, NewUser, User, UsernameTaken
-from collection_service.domain import Cigar, CigarFields, InvalidToken
+from collection_service.domain import Cigar, CigarFields, CigarFilter, InvalidToken
 
 
 class FakeUsers:
@@ -64,15 +66,40 @@ class FakeCigars:
     def __init__(self) -> None:
         self.rows: list[Cigar] = []
 
-    async def list(self, skip: int, limit: int) -> list[Cigar]:
-        return sorted(self.rows, key=lambda c: c.id)[skip : skip + limit]
+    async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]:
+        def keep(c: Cigar) -> bool:
+            return (
+                c.id > after_id
+                and (not f.owner_id or c.owner_id == f.owner_id)
+                and (not f.brand or c.brand == f.brand)
+                and (not f.origin or c.origin == f.origin)
+                and c.rating >= f.min_rating
+                and f.q.casefold() in c.name.casefold()
+            )
+
+        return sorted(filter(keep, self.rows), key=lambda c: c.id)[skip : skip + limit]
+
+    async def get(self, cigar_id: int) -> Cigar | None:
+        return next((c for c in self.rows if c.id == cigar_id), None)
+
+    async def update_owned(self, cigar_id: int, owner_id: int, changes: dict[str, str | int]) -> Cigar | None:
+        for i, c in enumerate(self.rows):
+            if c.id == cigar_id and c.owner_id == owner_id:
+                self.rows[i] = dataclasses.replace(c, **changes)  # type: ignore[arg-type]
+                return self.rows[i]
+        return None
+
+    async def delete_owned(self, cigar_id: int, owner_id: int) -> bool:
+        kept = [c for c in self.rows if not (c.id == cigar_id and c.owner_id == owner_id)]
+        deleted, self.rows = len(kept) < len(self.rows), kept
+        return deleted
 
     async def list_by_owner(self, owner_id: int) -> list[Cigar]:
         return [c for c in self.rows if c.owner_id == owner_id]
 
     async def add(self, owner_id: int, fields: CigarFields) -> Cigar:
         cigar = Cigar(
-            id=len(self.rows) + 1,
+            id=max((c.id for c in self.rows), default=0) + 1,
             name=fields.name,
             brand=fields.brand,
             origin=fields.origin,

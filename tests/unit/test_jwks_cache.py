@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from cigar.auth.v1 import auth_pb2
 
 from auth_service.keys import create_key_file
@@ -97,10 +98,33 @@ async def test_a_failed_fetch_may_be_retried_sooner_than_a_successful_one(tmp_pa
     auth = FakeAuth([jwk])
     auth.down = True
     cache = JwksCache(auth, min_interval=5, monotonic=clock, retry_after_failure=1)
-    assert await cache.get(jwk.kid) is None
+    with pytest.raises(JwksUnavailable):
+        await cache.get(jwk.kid)
     auth.down = False
     clock.now += 0.5
-    assert await cache.get(jwk.kid) is None  # still inside the retry delay
+    with pytest.raises(JwksUnavailable):  # still inside the retry delay: no new fetch
+        await cache.get(jwk.kid)
     clock.now += 0.5
     assert await cache.get(jwk.kid) is not None
     assert auth.calls == 2
+
+
+async def test_an_unknown_kid_is_unavailable_not_invalid_while_auth_service_is_down(tmp_path: Path) -> None:
+    auth = FakeAuth([jwk_of(tmp_path, "a.pem")])
+    cache = JwksCache(auth, min_interval=0, monotonic=Clock())
+    assert await cache.get("made-up") is None  # auth_service answered: the kid is really unknown
+    auth.down = True
+    with pytest.raises(JwksUnavailable):  # it may be a new key we cannot learn yet: retry later
+        await cache.get("made-up")
+
+
+async def test_the_start_up_fetch_and_a_burst_of_misses_share_one_fetch(tmp_path: Path) -> None:
+    jwk = jwk_of(tmp_path, "a.pem")
+    auth = FakeAuth([jwk])
+    cache = JwksCache(auth, min_interval=5, monotonic=Clock())
+    warm = asyncio.create_task(cache.warm_up())
+    await asyncio.sleep(0)  # the warm-up fetch is in flight
+    keys = await asyncio.gather(*(cache.get(jwk.kid) for _ in range(50)))
+    await warm
+    assert all(k is not None for k in keys)
+    assert auth.calls == 1

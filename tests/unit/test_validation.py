@@ -6,9 +6,9 @@ import pytest
 
 from auth_service.domain import InvalidInput as AuthInvalidInput
 from auth_service.validation import check_registration
-from collection_service.domain import CigarFields
+from collection_service.domain import CigarFields, CigarFilter, CigarPatch, PageRequest
 from collection_service.domain import InvalidInput as CollectionInvalidInput
-from collection_service.validation import check_cigar, check_page
+from collection_service.validation import build_patch, check_cigar, check_filter, check_patch, page_size
 
 
 def fields_of(exc: pytest.ExceptionInfo) -> set[str]:
@@ -67,15 +67,77 @@ def test_cigar_violations_name_their_fields(overrides: dict, bad: set[str]) -> N
     assert fields_of(exc) == bad
 
 
-@pytest.mark.parametrize(("skip", "limit", "expected"), [(0, None, (0, 10)), (5, 1, (5, 1)), (0, 100, (0, 100))])
-def test_paging_defaults_and_bounds(skip: int, limit: int | None, expected: tuple[int, int]) -> None:
-    assert check_page(skip, limit) == expected
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (PageRequest(), 10),
+        (PageRequest(skip=5, limit=1), 1),
+        (PageRequest(limit=100), 100),
+        (PageRequest(page_size=7), 7),
+        (PageRequest(page_size=1000), 100),  # AIP-158: coerced to the maximum, not refused
+    ],
+)
+def test_page_size_defaults_and_bounds(page: PageRequest, expected: int) -> None:
+    assert page_size(page) == expected
 
 
 @pytest.mark.parametrize(
-    ("skip", "limit", "bad"), [(-1, None, {"skip"}), (0, 0, {"limit"}), (-5, 101, {"skip", "limit"})]
+    ("page", "bad"),
+    [
+        (PageRequest(skip=-1), {"skip"}),
+        (PageRequest(limit=0), {"limit"}),
+        (PageRequest(skip=-5, limit=101), {"skip", "limit"}),
+        (PageRequest(page_size=-1), {"page_size"}),
+        (PageRequest(limit=5, page_size=5), {"page_size"}),
+    ],
 )
-def test_paging_out_of_range_is_invalid(skip: int, limit: int, bad: set[str]) -> None:
+def test_paging_out_of_range_is_invalid(page: PageRequest, bad: set[str]) -> None:
     with pytest.raises(CollectionInvalidInput) as exc:
-        check_page(skip, limit)
+        page_size(page)
     assert fields_of(exc) == bad
+
+
+@pytest.mark.parametrize(
+    ("f", "bad"),
+    [
+        (CigarFilter(owner_id=-1), {"owner_id"}),
+        (CigarFilter(min_rating=6), {"min_rating"}),
+        (CigarFilter(brand="b" * 101, q="\x00"), {"brand", "q"}),
+    ],
+)
+def test_bad_filters_name_their_fields(f: CigarFilter, bad: set[str]) -> None:
+    with pytest.raises(CollectionInvalidInput) as exc:
+        check_filter(f)
+    assert fields_of(exc) == bad
+
+
+VALUES = {"name": "N", "brand": "", "origin": "", "flavor_notes": "", "rating": 0}
+
+
+def test_without_a_mask_exactly_the_present_fields_change() -> None:
+    assert build_patch(VALUES, {"name", "origin"}, []) == CigarPatch(name="N", origin="")
+
+
+def test_with_a_mask_exactly_the_masked_fields_change_even_if_absent() -> None:
+    assert build_patch(VALUES, {"name"}, ["origin"]) == CigarPatch(origin="")
+
+
+def test_a_wildcard_mask_replaces_every_field_and_absent_required_ones_are_invalid() -> None:
+    patch = build_patch(VALUES, {"name"}, ["*"])
+    with pytest.raises(CollectionInvalidInput) as exc:
+        check_patch(patch)
+    assert fields_of(exc) == {"brand", "rating"}
+
+
+@pytest.mark.parametrize("path", ["owner_id", "id", "nope", "name.x"])
+def test_a_mask_naming_a_read_only_or_unknown_field_is_invalid(path: str) -> None:
+    with pytest.raises(CollectionInvalidInput) as exc:
+        build_patch(VALUES, set(), ["name", path])
+    assert fields_of(exc) == {"update_mask"}
+
+
+def test_patched_values_follow_the_create_rules() -> None:
+    with pytest.raises(CollectionInvalidInput) as exc:
+        check_patch(CigarPatch(name=" ", origin="o" * 101, rating=9))
+    assert fields_of(exc) == {"name", "origin", "rating"}
+    assert check_patch(CigarPatch(origin="", flavor_notes="日本")).changes() == {"origin": "", "flavor_notes": "日本"}

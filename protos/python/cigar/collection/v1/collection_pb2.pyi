@@ -1,5 +1,7 @@
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -27,18 +29,34 @@ class Cigar(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., flavor_notes: _Optional[str] = ..., rating: _Optional[int] = ..., owner_id: _Optional[int] = ...) -> None: ...
 
 class ListCigarsRequest(_message.Message):
-    __slots__ = ("skip", "limit")
+    __slots__ = ("skip", "limit", "owner_id", "brand", "origin", "min_rating", "q", "page_size", "page_token")
     SKIP_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    MIN_RATING_FIELD_NUMBER: _ClassVar[int]
+    Q_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     skip: int
     limit: int
-    def __init__(self, skip: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    owner_id: int
+    brand: str
+    origin: str
+    min_rating: int
+    q: str
+    page_size: int
+    page_token: str
+    def __init__(self, skip: _Optional[int] = ..., limit: _Optional[int] = ..., owner_id: _Optional[int] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., min_rating: _Optional[int] = ..., q: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListCigarsResponse(_message.Message):
-    __slots__ = ("cigars",)
+    __slots__ = ("cigars", "next_page_token")
     CIGARS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     cigars: _containers.RepeatedCompositeFieldContainer[Cigar]
-    def __init__(self, cigars: _Optional[_Iterable[_Union[Cigar, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, cigars: _Optional[_Iterable[_Union[Cigar, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CreateCigarRequest(_message.Message):
     __slots__ = ("name", "brand", "origin", "flavor_notes", "rating")
@@ -53,6 +71,36 @@ class CreateCigarRequest(_message.Message):
     flavor_notes: str
     rating: int
     def __init__(self, name: _Optional[str] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., flavor_notes: _Optional[str] = ..., rating: _Optional[int] = ...) -> None: ...
+
+class GetCigarRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class UpdateCigarRequest(_message.Message):
+    __slots__ = ("id", "name", "brand", "origin", "flavor_notes", "rating", "update_mask")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    FLAVOR_NOTES_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    brand: str
+    origin: str
+    flavor_notes: str
+    rating: int
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., flavor_notes: _Optional[str] = ..., rating: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteCigarRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
 
 class ListMyCigarsRequest(_message.Message):
     __slots__ = ()

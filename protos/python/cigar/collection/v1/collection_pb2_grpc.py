@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from cigar.collection.v1 import collection_pb2 as cigar_dot_collection_dot_v1_dot_collection__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -32,7 +33,9 @@ class CollectionServiceStub:
 
     Errors carry a google.rpc.Status: INVALID_ARGUMENT with a
     google.rpc.BadRequest naming the fields, UNAUTHENTICATED for a missing or
-    bad bearer token, UNAVAILABLE when the database is down.
+    bad bearer token, PERMISSION_DENIED when writing someone else's cigar,
+    NOT_FOUND for an unknown id, UNAVAILABLE when the database is down (or, for
+    a write, when the signing keys cannot be fetched from AuthService yet).
     """
 
     def __init__(self, channel):
@@ -51,6 +54,21 @@ class CollectionServiceStub:
                 request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.CreateCigarRequest.SerializeToString,
                 response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
                 _registered_method=True)
+        self.GetCigar = channel.unary_unary(
+                '/cigar.collection.v1.CollectionService/GetCigar',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.GetCigarRequest.SerializeToString,
+                response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
+                _registered_method=True)
+        self.UpdateCigar = channel.unary_unary(
+                '/cigar.collection.v1.CollectionService/UpdateCigar',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.UpdateCigarRequest.SerializeToString,
+                response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
+                _registered_method=True)
+        self.DeleteCigar = channel.unary_unary(
+                '/cigar.collection.v1.CollectionService/DeleteCigar',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteCigarRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.ListMyCigars = channel.unary_unary(
                 '/cigar.collection.v1.CollectionService/ListMyCigars',
                 request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.SerializeToString,
@@ -65,12 +83,15 @@ class CollectionServiceServicer:
 
     Errors carry a google.rpc.Status: INVALID_ARGUMENT with a
     google.rpc.BadRequest naming the fields, UNAUTHENTICATED for a missing or
-    bad bearer token, UNAVAILABLE when the database is down.
+    bad bearer token, PERMISSION_DENIED when writing someone else's cigar,
+    NOT_FOUND for an unknown id, UNAVAILABLE when the database is down (or, for
+    a write, when the signing keys cannot be fetched from AuthService yet).
     """
 
     def ListCigars(self, request, context):
-        """Lists all cigars in id order. REST: `GET /cigars/?skip=0&limit=10`,
-        answered with a bare JSON array.
+        """Lists cigars in id order, optionally filtered. REST:
+        `GET /cigars/?skip=0&limit=10&brand=...`, answered with a bare JSON array.
+        gRPC callers page with page_size / page_token (AIP-158, keyset on id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,6 +100,29 @@ class CollectionServiceServicer:
     def CreateCigar(self, request, context):
         """Adds a cigar to the caller's collection. REST: `POST /cigars/`, answered
         `201 Created` with the new cigar.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCigar(self, request, context):
+        """Reads one cigar; public. REST: `GET /cigars/{id}`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCigar(self, request, context):
+        """Changes some fields of one of the caller's cigars: REST `PATCH
+        /cigars/{id}` with the fields to change. See UpdateCigarRequest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCigar(self, request, context):
+        """Removes one of the caller's cigars. REST: `DELETE /cigars/{id}`, answered
+        `204 No Content`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -105,6 +149,21 @@ def add_CollectionServiceServicer_to_server(servicer, server):
                     request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.CreateCigarRequest.FromString,
                     response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.SerializeToString,
             ),
+            'GetCigar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCigar,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.GetCigarRequest.FromString,
+                    response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.SerializeToString,
+            ),
+            'UpdateCigar': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCigar,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.UpdateCigarRequest.FromString,
+                    response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.SerializeToString,
+            ),
+            'DeleteCigar': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCigar,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteCigarRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
             'ListMyCigars': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMyCigars,
                     request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.FromString,
@@ -125,7 +184,9 @@ class CollectionService:
 
     Errors carry a google.rpc.Status: INVALID_ARGUMENT with a
     google.rpc.BadRequest naming the fields, UNAUTHENTICATED for a missing or
-    bad bearer token, UNAVAILABLE when the database is down.
+    bad bearer token, PERMISSION_DENIED when writing someone else's cigar,
+    NOT_FOUND for an unknown id, UNAVAILABLE when the database is down (or, for
+    a write, when the signing keys cannot be fetched from AuthService yet).
     """
 
     @staticmethod
@@ -172,6 +233,87 @@ class CollectionService:
             '/cigar.collection.v1.CollectionService/CreateCigar',
             cigar_dot_collection_dot_v1_dot_collection__pb2.CreateCigarRequest.SerializeToString,
             cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCigar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/GetCigar',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.GetCigarRequest.SerializeToString,
+            cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCigar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/UpdateCigar',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.UpdateCigarRequest.SerializeToString,
+            cigar_dot_collection_dot_v1_dot_collection__pb2.Cigar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCigar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/DeleteCigar',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteCigarRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

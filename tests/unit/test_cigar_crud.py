@@ -1,0 +1,120 @@
+"""collection_service's use cases for reading, changing, removing and paging cigars, over fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from collection_service.domain import (
+    CigarFields,
+    CigarFilter,
+    CigarNotFound,
+    CigarPatch,
+    InvalidInput,
+    InvalidToken,
+    NotCigarOwner,
+    PageRequest,
+)
+from collection_service.services import CollectionService
+from tests.unit.fakes import FakeAuthenticator, FakeCigars, FakeCollectionUow
+
+ALICE, BOB = "Bearer user-1", "Bearer user-2"
+
+
+@pytest.fixture
+def collection() -> tuple[CollectionService, FakeCigars]:
+    store = FakeCigars()
+    return CollectionService(uow=lambda: FakeCollectionUow(store), auth=FakeAuthenticator()), store
+
+
+def fields(**overrides: object) -> CigarFields:
+    return CigarFields(**{"name": "n", "brand": "b", "origin": "", "flavor_notes": "", "rating": 3, **overrides})
+
+
+async def test_get_cigar_reads_anyones_cigar_and_404s_an_unknown_id(collection) -> None:
+    service, _ = collection
+    cigar = await service.create_cigar(ALICE, fields())
+    assert await service.get_cigar(cigar.id) == cigar
+    with pytest.raises(CigarNotFound):
+        await service.get_cigar(cigar.id + 1)
+
+
+async def test_update_changes_only_the_patched_fields(collection) -> None:
+    service, store = collection
+    cigar = await service.create_cigar(ALICE, fields(origin="Cuba", flavor_notes="cedar"))
+    updated = await service.update_cigar(ALICE, cigar.id, CigarPatch(rating=5, origin=""))
+    assert (updated.name, updated.brand, updated.origin, updated.flavor_notes, updated.rating) == (
+        "n", "b", "", "cedar", 5,
+    )  # fmt: skip
+    assert store.rows == [updated]
+
+
+async def test_update_by_another_user_is_refused_and_changes_nothing(collection) -> None:
+    service, store = collection
+    cigar = await service.create_cigar(ALICE, fields())
+    with pytest.raises(NotCigarOwner):
+        await service.update_cigar(BOB, cigar.id, CigarPatch(name="stolen"))
+    with pytest.raises(NotCigarOwner):
+        await service.update_cigar(BOB, cigar.id, CigarPatch())
+    assert store.rows == [cigar]
+
+
+async def test_update_checks_the_token_then_the_values_then_the_id(collection) -> None:
+    service, _ = collection
+    with pytest.raises(InvalidToken):
+        await service.update_cigar(None, 1, CigarPatch(rating=9))
+    with pytest.raises(InvalidInput):
+        await service.update_cigar(ALICE, 1, CigarPatch(rating=9))
+    with pytest.raises(CigarNotFound):
+        await service.update_cigar(ALICE, 1, CigarPatch(rating=2))
+
+
+async def test_an_empty_patch_returns_the_owners_cigar_unchanged(collection) -> None:
+    service, _ = collection
+    cigar = await service.create_cigar(ALICE, fields())
+    assert await service.update_cigar(ALICE, cigar.id, CigarPatch()) == cigar
+
+
+async def test_delete_is_owner_only_and_404s_once_gone(collection) -> None:
+    service, store = collection
+    cigar = await service.create_cigar(ALICE, fields())
+    with pytest.raises(NotCigarOwner):
+        await service.delete_cigar(BOB, cigar.id)
+    await service.delete_cigar(ALICE, cigar.id)
+    assert store.rows == []
+    with pytest.raises(CigarNotFound):
+        await service.delete_cigar(ALICE, cigar.id)
+
+
+async def test_page_tokens_walk_a_filtered_list_without_gaps_or_repeats(collection) -> None:
+    service, _ = collection
+    for i in range(7):
+        await service.create_cigar(ALICE if i % 2 else BOB, fields(brand="Padrón" if i < 5 else "Other"))
+    f = CigarFilter(brand="Padrón")
+    seen, token = [], ""
+    while True:
+        page = await service.list_cigars(f, PageRequest(page_size=2, page_token=token))
+        seen += [c.id for c in page.cigars]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [1, 2, 3, 4, 5]
+
+
+async def test_a_page_token_is_refused_with_other_filters_or_when_forged(collection) -> None:
+    service, _ = collection
+    for _ in range(3):
+        await service.create_cigar(ALICE, fields())
+    token = (await service.list_cigars(CigarFilter(), PageRequest(page_size=1))).next_page_token
+    assert token
+    for f, t in [(CigarFilter(brand="b"), token), (CigarFilter(), "not-a-token"), (CigarFilter(), token[:-2])]:
+        with pytest.raises(InvalidInput) as exc:
+            await service.list_cigars(f, PageRequest(page_token=t))
+        assert [v.field for v in exc.value.violations] == ["page_token"]
+
+
+async def test_the_last_page_has_no_next_token(collection) -> None:
+    service, _ = collection
+    for _ in range(2):
+        await service.create_cigar(ALICE, fields())
+    page = await service.list_cigars(CigarFilter(), PageRequest(limit=2))
+    assert (len(page.cigars), page.next_page_token) == (2, "")
