@@ -61,8 +61,8 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     async def UpdateCigar(
         self, request: collection_pb2.UpdateCigarRequest, context: grpc.aio.ServicerContext
     ) -> collection_pb2.Cigar:
-        values = {name: getattr(request, name) for name in PATCHABLE}
-        present = {name for name in PATCHABLE if request.HasField(name)}
+        values = {name: getattr(request.cigar, name) for name in PATCHABLE}
+        present = {name for name in PATCHABLE if request.cigar.HasField(name)}
         patch = build_patch(values, present, list(request.update_mask.paths))
         return _cigar_pb(await self._service.update_cigar(_authorization(context), request.id, patch))
 

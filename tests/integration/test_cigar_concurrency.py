@@ -29,7 +29,9 @@ async def test_concurrent_patches_never_leave_a_mixed_row(services: Services) ->
     _, token = await new_token(services)
     made = await services.create_cigar(token)
     patches = [
-        pb.UpdateCigarRequest(id=made.id, name=f"v{i}", brand=f"v{i}", origin=f"v{i}", flavor_notes=f"v{i}")
+        pb.UpdateCigarRequest(
+            id=made.id, cigar=pb.CigarChanges(name=f"v{i}", brand=f"v{i}", origin=f"v{i}", flavor_notes=f"v{i}")
+        )
         for i in range(20)
     ]
     replies = await asyncio.gather(*(services.collection.UpdateCigar(p, metadata=bearer(token)) for p in patches))
@@ -45,7 +47,8 @@ async def test_concurrent_patch_and_delete_of_one_cigar_end_deleted_without_erro
         made = await services.create_cigar(token)
         calls = [
             services.collection.UpdateCigar(
-                pb.UpdateCigarRequest(id=made.id, name=f"n{i}", brand=f"n{i}", rating=1 + i % 5), metadata=bearer(token)
+                pb.UpdateCigarRequest(id=made.id, cigar=pb.CigarChanges(name=f"n{i}", brand=f"n{i}", rating=1 + i % 5)),
+                metadata=bearer(token),
             )
             for i in range(8)
         ]

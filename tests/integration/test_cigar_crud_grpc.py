@@ -30,7 +30,7 @@ async def test_get_cigar_is_public_and_unknown_ids_are_not_found(services: Servi
 async def test_update_without_a_mask_changes_only_the_fields_sent(services: Services) -> None:
     _, token = await new_token(services)
     made = await services.create_cigar(token, origin="Cuba", flavor_notes="cedar")
-    request = pb.UpdateCigarRequest(id=made.id, rating=5, origin="")
+    request = pb.UpdateCigarRequest(id=made.id, cigar=pb.CigarChanges(rating=5, origin=""))
     updated = await services.collection.UpdateCigar(request, metadata=bearer(token))
     assert (updated.name, updated.brand, updated.origin, updated.flavor_notes, updated.rating) == (
         made.name, made.brand, "", "cedar", 5,
@@ -42,7 +42,9 @@ async def test_update_with_a_mask_changes_exactly_the_masked_fields(services: Se
     _, token = await new_token(services)
     made = await services.create_cigar(token, origin="Cuba", flavor_notes="cedar")
     mask = field_mask_pb2.FieldMask(paths=["flavor_notes", "name"])
-    request = pb.UpdateCigarRequest(id=made.id, name="Renamed", rating=1, update_mask=mask)  # rating: not masked
+    request = pb.UpdateCigarRequest(
+        id=made.id, cigar=pb.CigarChanges(name="Renamed", rating=1), update_mask=mask
+    )  # rating: not masked
     updated = await services.collection.UpdateCigar(request, metadata=bearer(token))
     assert (updated.name, updated.flavor_notes, updated.origin, updated.rating) == ("Renamed", "", "Cuba", 4)
 
@@ -50,7 +52,7 @@ async def test_update_with_a_mask_changes_exactly_the_masked_fields(services: Se
 async def test_update_refuses_bad_values_and_masks_naming_the_fields(services: Services) -> None:
     _, token = await new_token(services)
     made = await services.create_cigar(token)
-    bad = pb.UpdateCigarRequest(id=made.id, name=" ", brand="b" * 101, rating=0)
+    bad = pb.UpdateCigarRequest(id=made.id, cigar=pb.CigarChanges(name=" ", brand="b" * 101, rating=0))
     err = await fails_with(
         services.collection.UpdateCigar(bad, metadata=bearer(token)), grpc.StatusCode.INVALID_ARGUMENT
     )
@@ -67,7 +69,9 @@ async def test_only_the_owner_may_update_or_delete(services: Services) -> None:
     _, owner = await new_token(services)
     _, other = await new_token(services)
     made = await services.create_cigar(owner)
-    update = services.collection.UpdateCigar(pb.UpdateCigarRequest(id=made.id, name="mine now"), metadata=bearer(other))
+    update = services.collection.UpdateCigar(
+        pb.UpdateCigarRequest(id=made.id, cigar=pb.CigarChanges(name="mine now")), metadata=bearer(other)
+    )
     await fails_with(update, grpc.StatusCode.PERMISSION_DENIED)
     delete = services.collection.DeleteCigar(pb.DeleteCigarRequest(id=made.id), metadata=bearer(other))
     await fails_with(delete, grpc.StatusCode.PERMISSION_DENIED)
@@ -84,7 +88,9 @@ async def test_delete_removes_the_cigar_and_a_second_delete_is_not_found(service
     await fails_with(services.collection.GetCigar(pb.GetCigarRequest(id=made.id)), grpc.StatusCode.NOT_FOUND)
     again = services.collection.DeleteCigar(pb.DeleteCigarRequest(id=made.id), metadata=bearer(token))
     await fails_with(again, grpc.StatusCode.NOT_FOUND)
-    patch = services.collection.UpdateCigar(pb.UpdateCigarRequest(id=made.id, rating=2), metadata=bearer(token))
+    patch = services.collection.UpdateCigar(
+        pb.UpdateCigarRequest(id=made.id, cigar=pb.CigarChanges(rating=2)), metadata=bearer(token)
+    )
     await fails_with(patch, grpc.StatusCode.NOT_FOUND)
 
 

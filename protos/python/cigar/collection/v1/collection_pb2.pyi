@@ -79,22 +79,28 @@ class GetCigarRequest(_message.Message):
     def __init__(self, id: _Optional[int] = ...) -> None: ...
 
 class UpdateCigarRequest(_message.Message):
-    __slots__ = ("id", "name", "brand", "origin", "flavor_notes", "rating", "update_mask")
+    __slots__ = ("id", "cigar", "update_mask")
     ID_FIELD_NUMBER: _ClassVar[int]
+    CIGAR_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    cigar: CigarChanges
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, id: _Optional[int] = ..., cigar: _Optional[_Union[CigarChanges, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class CigarChanges(_message.Message):
+    __slots__ = ("name", "brand", "origin", "flavor_notes", "rating")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BRAND_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     FLAVOR_NOTES_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
-    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
-    id: int
     name: str
     brand: str
     origin: str
     flavor_notes: str
     rating: int
-    update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., flavor_notes: _Optional[str] = ..., rating: _Optional[int] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., brand: _Optional[str] = ..., origin: _Optional[str] = ..., flavor_notes: _Optional[str] = ..., rating: _Optional[int] = ...) -> None: ...
 
 class DeleteCigarRequest(_message.Message):
     __slots__ = ("id",)

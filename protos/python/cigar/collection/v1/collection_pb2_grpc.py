@@ -114,7 +114,8 @@ class CollectionServiceServicer:
 
     def UpdateCigar(self, request, context):
         """Changes some fields of one of the caller's cigars: REST `PATCH
-        /cigars/{id}` with the fields to change. See UpdateCigarRequest.
+        /cigars/{id}` with a JSON object of the fields to change. See
+        UpdateCigarRequest.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
