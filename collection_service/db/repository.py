@@ -32,6 +32,12 @@ def _filtered(query: Select, f: CigarFilter) -> Select:
     return query
 
 
+def find_query(f: CigarFilter, after_id: int, skip: int, limit: int) -> Select:
+    """Keyset (`id > after_id`, walked along an index ending in id) then OFFSET `skip` (scripts/bench_list.py)."""
+    query = _filtered(select(CigarRow).where(CigarRow.id > after_id), f)
+    return query.order_by(CigarRow.id).offset(skip).limit(limit)
+
+
 def _to_domain(row: CigarRow) -> Cigar:
     return Cigar(
         id=row.id,
@@ -49,9 +55,7 @@ class SqlCigarRepository:
         self._session = session
 
     async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]:
-        """Keyset (`id > after_id`, walked along an index ending in id) then OFFSET `skip`."""
-        query = _filtered(select(CigarRow).where(CigarRow.id > after_id), f)
-        rows = await self._session.scalars(query.order_by(CigarRow.id).offset(skip).limit(limit))
+        rows = await self._session.scalars(find_query(f, after_id, skip, limit))
         return [_to_domain(r) for r in rows]
 
     async def get(self, cigar_id: int) -> Cigar | None:
