@@ -35,6 +35,12 @@ def decode(token: str, f: CigarFilter) -> int:
         after, fingerprint = data["after"], data["f"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise _bad() from None
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0 or fingerprint != _fingerprint(f):
+    # ids are int32 (the proto and the column): a forged larger one must not reach the database.
+    if (
+        not isinstance(after, int)
+        or isinstance(after, bool)
+        or not 0 <= after < 2**31
+        or fingerprint != _fingerprint(f)
+    ):
         raise _bad()
     return after

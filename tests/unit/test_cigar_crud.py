@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from collection_service import paging
 from collection_service.domain import (
     CigarFields,
     CigarFilter,
@@ -106,7 +107,13 @@ async def test_a_page_token_is_refused_with_other_filters_or_when_forged(collect
         await service.create_cigar(ALICE, fields())
     token = (await service.list_cigars(CigarFilter(), PageRequest(page_size=1))).next_page_token
     assert token
-    for f, t in [(CigarFilter(brand="b"), token), (CigarFilter(), "not-a-token"), (CigarFilter(), token[:-2])]:
+    huge = paging.encode(2**31, CigarFilter())  # well-formed, but no int32 id is that large
+    for f, t in [
+        (CigarFilter(brand="b"), token),
+        (CigarFilter(), "not-a-token"),
+        (CigarFilter(), token[:-2]),
+        (CigarFilter(), huge),
+    ]:
         with pytest.raises(InvalidInput) as exc:
             await service.list_cigars(f, PageRequest(page_token=t))
         assert [v.field for v in exc.value.violations] == ["page_token"]
