@@ -4,8 +4,10 @@ unknown kids costs auth_service at most one key fetch. Real gRPC servers, SQLite
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from auth_service.tokens import TokenIssuer
 from collection_service.server import RunningServer
 from collection_service.server import start as start_collection
 from collection_service.settings import Settings as CollectionSettings
-from tests.conftest import BACKENDS, Databases, database_url, free_port, migrate
+from tests.conftest import BACKENDS, Databases, database_url, migrate
 from tests.integration.conftest import bearer
 
 
@@ -38,25 +40,42 @@ async def create(stub: collection_pb2_grpc.CollectionServiceStub, token: str) ->
     )
 
 
+@dataclass
+class Alone:
+    running: RunningServer
+    auth_port: int
+    reservation: socket.socket
+
+    def free_auth_port(self) -> int:
+        """Release the port just before something is started on it."""
+        self.reservation.close()
+        return self.auth_port
+
+
 @pytest.fixture(params=BACKENDS)
 async def collection_alone(
     request: pytest.FixtureRequest, tmp_path: Path, pg_databases: Databases
-) -> AsyncIterator[tuple[RunningServer, int, str]]:
-    """collection_service pointed at an auth_service port where nothing listens (yet)."""
+) -> AsyncIterator[Alone]:
+    """collection_service pointed at an auth_service port where nothing listens (yet). The port stays
+    bound, not listening, until the test starts a server there: connections are refused, and no other
+    process can take it meanwhile (gRPC servers bind with SO_REUSEPORT and would share a free one)."""
     url = await database_url(request.param, "collection", tmp_path, pg_databases)
     await migrate("collection", url)
-    auth_port = free_port()
+    reservation = socket.socket()
+    reservation.bind(("127.0.0.1", 0))
+    auth_port = reservation.getsockname()[1]
     running = await start_collection(
         CollectionSettings(port=0, database_url=url, auth_service_addr=f"127.0.0.1:{auth_port}")
     )
-    yield running, auth_port, url
+    yield Alone(running, auth_port, reservation)
+    reservation.close()
     await running.stop(grace=0)
 
 
 async def test_public_reads_work_while_auth_service_is_down_and_keys_arrive_once_it_is_back(
-    collection_alone: tuple[RunningServer, int, str], key_file: Path, tmp_path: Path
+    collection_alone: Alone, key_file: Path, tmp_path: Path
 ) -> None:
-    running, auth_port, _ = collection_alone
+    running = collection_alone.running
     token = token_signed_with(key_file)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = collection_pb2_grpc.CollectionServiceStub(channel)
@@ -67,7 +86,7 @@ async def test_public_reads_work_while_auth_service_is_down_and_keys_arrive_once
 
         await asyncio.sleep(3)  # a longer outage: the channel to auth_service is in reconnect backoff
         auth_settings = AuthSettings(
-            port=auth_port,
+            port=collection_alone.free_auth_port(),
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}",
             private_key_file=key_file,
             collection_service_addr=f"127.0.0.1:{running.port}",
@@ -109,13 +128,13 @@ class CountingAuth(auth_pb2_grpc.AuthServiceServicer):
 
 
 async def test_a_burst_of_unknown_kids_costs_auth_service_at_most_one_fetch(
-    collection_alone: tuple[RunningServer, int, str], key_file: Path, tmp_path: Path
+    collection_alone: Alone, key_file: Path, tmp_path: Path
 ) -> None:
-    running, auth_port, _ = collection_alone
+    running = collection_alone.running
     counting = CountingAuth(load_signing_key(key_file).jwk())
     server = grpc.aio.server()
     auth_pb2_grpc.add_AuthServiceServicer_to_server(counting, server)
-    server.add_insecure_port(f"127.0.0.1:{auth_port}")
+    server.add_insecure_port(f"127.0.0.1:{collection_alone.free_auth_port()}")
     await server.start()
     try:
         await asyncio.wait_for(running.jwks.warm_up(retry_seconds=0.2), 10)  # as at start-up
