@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from .keys import KeyFileError, create_key_file
 from .settings import Settings
+from .telemetry import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         errors = "; ".join(f"AUTH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         print(f"auth_service: invalid settings: {errors}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
     if args.command == "migrate":
         from .db.migrate import upgrade

@@ -20,10 +20,12 @@ from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
 from .keys import load_signing_key
+from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
 from .servicer import AuthServicer
 from .services import AuthService
 from .settings import Settings
+from .telemetry import ForwardRequestId
 from .tokens import TokenIssuer, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class RunningServer:
     engine: AsyncEngine
     channel: grpc.aio.Channel
     hasher: PasswordHasher
+    metrics: Metrics
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
@@ -50,6 +53,7 @@ class RunningServer:
         await self.channel.close()
         await self.engine.dispose()
         self.hasher.close()
+        self.metrics.close()
 
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
@@ -57,7 +61,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     hasher = PasswordHasher(workers=settings.hash_workers)
-    channel = grpc.aio.insecure_channel(settings.collection_service_addr)
+    channel = grpc.aio.insecure_channel(settings.collection_service_addr, interceptors=[ForwardRequestId()])
     service = AuthService(
         uow=lambda: SqlUnitOfWork(sessions),
         hasher=hasher,
@@ -68,7 +72,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
         cigars=GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
     )
 
-    server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+    metrics = Metrics(engine)
+    server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, [key.jwk()]), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -77,10 +82,11 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info("auth_service listening on %s:%d (key id %s)", settings.host, port, key.kid)
-    return RunningServer(server, port, health_servicer, engine, channel, hasher)
+    return RunningServer(server, port, health_servicer, engine, channel, hasher, metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,3 +29,6 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     hash_workers: int = Field(2, ge=1, description="threads that hash passwords off the event loop")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 turns it off")

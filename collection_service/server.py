@@ -19,9 +19,11 @@ from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
 from .jwks import JwksCache, grpc_fetcher
+from .metrics import Metrics, ObservabilityInterceptor
 from .servicer import CollectionServicer
 from .services import CollectionService
 from .settings import Settings
+from .telemetry import ForwardRequestId
 from .tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class RunningServer:
     channel: grpc.aio.Channel
     jwks: JwksCache
     warmup: asyncio.Task[None]
+    metrics: Metrics
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
@@ -50,6 +53,7 @@ class RunningServer:
         await self.server.stop(grace)
         await self.channel.close()
         await self.engine.dispose()
+        self.metrics.close()
 
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
@@ -57,12 +61,15 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     sessions = session_factory(engine)
     # gRPC's reconnect backoff grows to 120 s by default: after a long auth_service outage the first
     # key fetch could wait that long. Capped, keys are fetched within seconds of auth_service's return.
-    channel = grpc.aio.insecure_channel(settings.auth_service_addr, options=AUTH_CHANNEL_OPTIONS)
+    channel = grpc.aio.insecure_channel(
+        settings.auth_service_addr, options=AUTH_CHANNEL_OPTIONS, interceptors=[ForwardRequestId()]
+    )
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
     service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=verifier)
 
-    server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+    metrics = Metrics(engine)
+    server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
     collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -71,13 +78,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Public reads never need auth_service, so start serving at once and fetch the keys in the
     # background; a token that arrives first triggers its own (rate-limited) fetch.
     warmup = asyncio.create_task(jwks.warm_up())
     log.info("collection_service listening on %s:%d", settings.host, port)
-    return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup)
+    return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup, metrics)
 
 
 async def serve(settings: Settings) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,3 +21,6 @@ class Settings(BaseSettings):
     jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 turns it off")

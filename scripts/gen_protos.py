@@ -1,4 +1,4 @@
-"""Regenerate the Python stubs and Envoy's descriptor set from protos/ (`make protos`).
+"""Regenerate the Python stubs, Envoy's descriptor set and the OpenAPI document from protos/ (`make protos`).
 
 With --check, generate into a temporary directory and exit 1 if the committed files differ.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import grpc_tools
+from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,7 @@ VENDOR_ROOT = ROOT / "third_party" / "googleapis"
 PY_OUT = ROOT / "protos" / "python"
 PY_PACKAGE = "cigar"
 DESCRIPTOR = ROOT / "gateway" / "generated" / "api_descriptor.binpb"
+OPENAPI = ROOT / "gateway" / "generated" / "openapi.json"
 BUF = Path(sys.executable).parent / "buf"
 
 
@@ -55,6 +58,19 @@ def build_descriptor(out_file: Path) -> None:
     subprocess.run([str(BUF), "build", "--exclude-source-info", "-o", str(out_file)], cwd=ROOT, check=True)
 
 
+def build_openapi(out_file: Path) -> None:
+    """The OpenAPI document, from a descriptor set that keeps the comments (they become descriptions)."""
+    sys.path.insert(0, str(ROOT))
+    from scripts.openapi_gen import Generator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "with_source_info.binpb"
+        subprocess.run([str(BUF), "build", "-o", str(image)], cwd=ROOT, check=True)
+        fds = descriptor_pb2.FileDescriptorSet.FromString(image.read_bytes())
+    document = Generator(fds).document()
+    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
 def generated_files(py_root: Path) -> set[Path]:
     return {
         p.relative_to(py_root)
@@ -68,6 +84,7 @@ def check() -> int:
         tmp_path = Path(tmp)
         generate_python(tmp_path)
         build_descriptor(tmp_path / "api_descriptor.binpb")
+        build_openapi(tmp_path / "openapi.json")
         stale = []
         want, have = generated_files(tmp_path), generated_files(PY_OUT)
         stale += [f"missing: {p}" for p in sorted(want - have)]
@@ -77,6 +94,8 @@ def check() -> int:
         ]
         if not DESCRIPTOR.exists() or not filecmp.cmp(tmp_path / "api_descriptor.binpb", DESCRIPTOR, shallow=False):
             stale.append(f"differs: {DESCRIPTOR.relative_to(ROOT)}")
+        if not OPENAPI.exists() or not filecmp.cmp(tmp_path / "openapi.json", OPENAPI, shallow=False):
+            stale.append(f"differs: {OPENAPI.relative_to(ROOT)}")
     for line in stale:
         print(line)
     if stale:
@@ -92,8 +111,10 @@ def main() -> int:
     shutil.rmtree(PY_OUT / PY_PACKAGE, ignore_errors=True)
     generate_python(PY_OUT)
     build_descriptor(DESCRIPTOR)
+    build_openapi(OPENAPI)
     count = len(generated_files(PY_OUT))
-    print(f"generated {count} files under {PY_OUT.relative_to(ROOT)} and {DESCRIPTOR.relative_to(ROOT)}")
+    outputs = ", ".join(str(p.relative_to(ROOT)) for p in (PY_OUT, DESCRIPTOR, OPENAPI))
+    print(f"generated {count} stub files; wrote {outputs}")
     return 0
 
 

@@ -32,6 +32,8 @@ class StackConfig:
     admin_port: int = 9901
     auth_port: int = 50051
     collection_port: int = 50052
+    auth_metrics_port: int = 0  # Prometheus /metrics of each service; 0 turns it off
+    collection_metrics_port: int = 0
     auth_database_url: str | None = None  # default: SQLite under var_dir
     collection_database_url: str | None = None
     key_file: Path | None = None
@@ -48,6 +50,8 @@ class StackConfig:
             admin_port=int(env.get("ENVOY_ADMIN_PORT", 9901)),
             auth_port=int(env.get("AUTH_PORT", 50051)),
             collection_port=int(env.get("COLLECTION_PORT", 50052)),
+            auth_metrics_port=int(env.get("AUTH_METRICS_PORT", 9464)),
+            collection_metrics_port=int(env.get("COLLECTION_METRICS_PORT", 9465)),
             auth_database_url=env.get("AUTH_DATABASE_URL"),
             collection_database_url=env.get("COLLECTION_DATABASE_URL"),
             key_file=Path(env["AUTH_PRIVATE_KEY_FILE"]) if env.get("AUTH_PRIVATE_KEY_FILE") else None,
@@ -69,6 +73,8 @@ class StackConfig:
             "GATEWAY_HOST": self.gateway_host,
             "GATEWAY_PORT": str(self.gateway_port),
             "ENVOY_ADMIN_PORT": str(self.admin_port),
+            "AUTH_METRICS_PORT": str(self.auth_metrics_port),
+            "COLLECTION_METRICS_PORT": str(self.collection_metrics_port),
             **self.extra_env,
         }
 
@@ -180,6 +186,9 @@ def main() -> int:
     print(f"REST gateway:        {stack.base_url}", flush=True)
     print(f"auth_service gRPC:   127.0.0.1:{config.auth_port}", flush=True)
     print(f"collection gRPC:     127.0.0.1:{config.collection_port}", flush=True)
+    print(f"API docs:            {stack.base_url}/docs", flush=True)
+    for name, port in (("auth", config.auth_metrics_port), ("collection", config.collection_metrics_port)):
+        print(f"{name + ' metrics:':<21}http://127.0.0.1:{port}/metrics", flush=True)
     print(f"Envoy admin:         http://127.0.0.1:{config.admin_port}  (Ctrl-C stops everything)", flush=True)
     stopping = False
 

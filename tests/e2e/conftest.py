@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -30,6 +31,15 @@ class Running:
     def collection_addr(self) -> str:
         return f"127.0.0.1:{self.stack.config.collection_port}"
 
+    @property
+    def log_path(self) -> Path:
+        """Both services' JSON log lines (and Envoy's warnings), as the processes wrote them."""
+        return self.stack.config.var_dir / "stack.log"
+
+    def metrics_url(self, service: str) -> str:
+        port = getattr(self.stack.config, f"{service}_metrics_port")
+        return f"http://127.0.0.1:{port}/metrics"
+
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def running(
@@ -43,8 +53,11 @@ async def running(
         admin_port=free_port(),
         auth_port=free_port(),
         collection_port=free_port(),
+        auth_metrics_port=free_port(),
+        collection_metrics_port=free_port(),
         auth_database_url=await database_url(backend, "auth", var, pg_databases),
         collection_database_url=await database_url(backend, "collection", var, pg_databases),
+        extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json"},
     )
     prepare(config)
     log_path = var / "stack.log"

@@ -1,0 +1,107 @@
+"""Prometheus metrics of this service (RPCs by method and code, latencies, DB pool) and the per-RPC interceptor."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .telemetry import REQUEST_ID, REQUEST_ID_HEADER
+
+log = logging.getLogger(__name__)
+QUIET_PREFIX = "/grpc.health.v1.Health/"  # Envoy probes every 2 s: counted, never logged
+
+
+class PoolCollector(Collector):
+    """Connections of the SQLAlchemy pool, read at scrape time."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._pool = engine.pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("db_pool_connections", "Database connections by state", labels=["state"])
+        for state, reader in (("checked_out", "checkedout"), ("idle", "checkedin"), ("size", "size")):
+            if callable(getattr(self._pool, reader, None)):  # NullPool/StaticPool have none of these
+                gauge.add_metric([state], getattr(self._pool, reader)())
+        yield gauge
+
+
+class Metrics:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.registry = CollectorRegistry()  # one per server: tests run several in one process
+        self.handled = Counter(
+            "grpc_server_handled", "RPCs completed, by method and status code",
+            ["grpc_service", "grpc_method", "grpc_code"], registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "grpc_server_handling_seconds", "RPC latency", ["grpc_service", "grpc_method"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )  # fmt: skip
+        self.registry.register(PoolCollector(engine))
+        self._http: WSGIServer | None = None
+
+    def serve(self, host: str, port: int) -> None:
+        """Expose /metrics on host:port in a thread; port 0 leaves metrics unexposed."""
+        if port:
+            self._http, _ = start_http_server(port, addr=host, registry=self.registry)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+
+    def observe(self, method: str, code: str, seconds: float) -> None:
+        service, _, name = method.strip("/").partition("/")
+        self.handled.labels(service, name, code).inc()
+        self.latency.labels(service, name).observe(seconds)
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
+    """Outermost interceptor: binds the request id, then counts, times and logs each RPC with its final code."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner, method, metrics = handler.unary_unary, handler_call_details.method, self._metrics
+        incoming = dict(handler_call_details.invocation_metadata or ())
+        request_id = str(incoming.get(REQUEST_ID_HEADER) or uuid.uuid4())
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            token = REQUEST_ID.set(request_id)
+            started, crashed = time.perf_counter(), False
+            try:
+                return await inner(request, context)
+            except Exception as exc:
+                crashed = not isinstance(exc, grpc.aio.AbortError)  # an abort has set the code already
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                code = grpc.StatusCode.UNKNOWN if crashed else (context.code() or grpc.StatusCode.OK)
+                code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+                metrics.observe(method, code_name, elapsed)
+                if not method.startswith(QUIET_PREFIX):
+                    log.info("rpc %s %s %.1f ms", method, code_name, elapsed * 1000)
+                REQUEST_ID.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

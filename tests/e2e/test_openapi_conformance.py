@@ -1,0 +1,111 @@
+"""The gateway serves /docs and /openapi.json, and answers every documented example as the document says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC_FILE = ROOT / "gateway" / "generated" / "openapi.json"
+DOC: dict[str, Any] = json.loads(DOC_FILE.read_text())
+VERB_ORDER = ["post", "get", "put", "patch", "delete"]  # create first, so later examples find something
+
+
+def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = DOC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def validate(schema: dict[str, Any], body: Any) -> None:
+    Draft202012Validator({**schema, "components": DOC["components"]}).validate(body)
+
+
+def documented_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    ops = [(path, verb, op) for path, item in DOC["paths"].items() for verb, op in item.items()]
+    return sorted(ops, key=lambda o: VERB_ORDER.index(o[1]))
+
+
+def example_request(path: str, op: dict[str, Any], token: str | None) -> dict[str, Any]:
+    """What Swagger UI's "Try it out" sends: path and query parameters, the first body type, the example."""
+    params = {p["name"]: p["schema"]["default"] for p in op.get("parameters", []) if "default" in p["schema"]}
+    for p in op.get("parameters", []):
+        if p["in"] == "path":
+            path = path.replace("{" + p["name"] + "}", str(p.get("example", 1)))
+    request: dict[str, Any] = {"url": path, "params": params, "headers": {}}
+    if token and op.get("security"):
+        request["headers"]["Authorization"] = f"Bearer {token}"
+    if "requestBody" in op:
+        content_type, media = next(iter(op["requestBody"]["content"].items()))
+        example = resolve(media["schema"]).get("examples", [{}])[0]
+        if content_type == "application/x-www-form-urlencoded":
+            request["data"] = example
+        else:
+            request["json"] = example
+    return request
+
+
+def test_the_gateway_serves_the_generated_document_as_json(http: httpx.Client) -> None:
+    response = http.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.content == DOC_FILE.read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/"])
+def test_the_gateway_serves_swagger_ui_and_its_assets_without_a_cdn(http: httpx.Client, path: str) -> None:
+    page = http.get(path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'url: "/openapi.json"' in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
+    for asset, kind in (("/docs/swagger-ui-bundle.js", "text/javascript"), ("/docs/swagger-ui.css", "text/css")):
+        served = http.get(asset)
+        assert served.status_code == 200 and served.headers["content-type"] == kind
+        assert served.content == (ROOT / "gateway" / "swagger-ui" / asset.rsplit("/", 1)[1]).read_bytes()
+
+
+def test_every_documented_example_gets_the_documented_answer(http: httpx.Client) -> None:
+    token = None
+    for path, verb, op in documented_operations():
+        response = http.request(verb.upper(), **example_request(path, op, token))
+        where = f"{verb.upper()} {path} -> {response.status_code} {response.text[:300]}"
+        documented = op["responses"].get(str(response.status_code))
+        assert documented is not None, f"undocumented status: {where}"
+        success = next(s for s in op["responses"] if s.startswith("2"))
+        assert str(response.status_code) == success, f"an example did not succeed: {where}"
+        if "content" in documented:
+            validate(documented["content"]["application/json"]["schema"], response.json())
+        for header in documented.get("headers", {}):
+            assert header.lower() in response.headers, f"missing {header}: {where}"
+        if op["operationId"] == "Token":
+            token = response.json()["access_token"]
+
+
+def bounded_query_parameters() -> list[Any]:
+    return [
+        pytest.param(path, verb, p, id=f"{verb} {path} {p['name']}")
+        for path, verb, op in documented_operations()
+        for p in op.get("parameters", [])
+        if p["in"] == "query" and ({"minimum", "maximum"} & set(p["schema"]))
+    ]
+
+
+@pytest.mark.parametrize(("path", "verb", "param"), bounded_query_parameters())
+def test_documented_query_bounds_are_the_ones_the_gateway_enforces(
+    http: httpx.Client, path: str, verb: str, param: dict[str, Any]
+) -> None:
+    error_schema = DOC["paths"][path][verb]["responses"]["400"]["content"]["application/json"]["schema"]
+    name, low, high = param["name"], param["schema"].get("minimum"), param["schema"].get("maximum")
+    for value in [v for v in (low, high) if v is not None]:
+        assert http.request(verb.upper(), path, params={name: value}).status_code == 200, (name, value)
+    outside = ([low - 1] if low is not None else []) + ([high + 1] if high is not None else [])
+    for value in outside:
+        response = http.request(verb.upper(), path, params={name: value})
+        assert response.status_code == 400, (name, value, response.text)
+        validate(error_schema, response.json())
+        assert name in response.json()["detail"]
