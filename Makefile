@@ -11,7 +11,7 @@ AUTH_PORT ?= 50051
 COLLECTION_PORT ?= 50052
 export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
 
-.PHONY: install run test protos lint vendor-protos clean
+.PHONY: install run test protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ run: install
 	$(PY) -m scripts.stack
 
 ## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
-test: install
+test: install test-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -44,6 +44,21 @@ lint: install
 ## refresh third_party/googleapis from the installed googleapis-common-protos package
 vendor-protos: install
 	$(PY) scripts/vendor_protos.py
+
+## Debian packages of the tests: headless Chromium and its driver (/docs), jq (README walk-through)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v jq >/dev/null || \
+	  { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
+	    chromium chromium-driver jq; }
+
+## refresh docs/swagger*.png (the README's pictures) from the browser test
+docs-screenshot: install test-deps
+	CIGAR_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/e2e/test_swagger_ui_browser.py
+
+## refresh gateway/swagger-ui (served at /docs) from the pinned swagger-ui-py package
+vendor-swagger-ui: install
+	$(PY) scripts/vendor_swagger_ui.py
 
 clean:
 	rm -rf $(VENV) var

@@ -97,7 +97,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
                 metrics.observe(method, code_name, elapsed)
                 if not method.startswith(QUIET_PREFIX):
-                    log.info("rpc %s %s %.1f ms", method, code_name, elapsed * 1000)
+                    fields = {"grpc_method": method, "grpc_code": code_name, "duration_ms": round(elapsed * 1000, 1)}
+                    log.info("rpc %s %s %.1f ms", method, code_name, elapsed * 1000, extra=fields)
                 REQUEST_ID.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(

@@ -14,6 +14,7 @@ import grpc
 SERVICE = "collection_service"
 REQUEST_ID_HEADER = "x-request-id"  # set by Envoy on every request (generate_request_id)
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+RECORD_FIELDS = ("grpc_method", "grpc_code", "duration_ms")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -37,6 +38,9 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        for key in RECORD_FIELDS:  # structured fields passed as `extra=` (the per-RPC line)
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -1,0 +1,97 @@
+"""Operators follow one request across the gateway and both services, and read rates and errors as metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.conftest import Frontend, Running
+
+SERVICES = {"auth_service", "collection_service"}
+
+
+def service_lines(running: Running) -> list[dict[str, Any]]:
+    """The services' JSON log lines (Envoy's own warnings share the file and are not JSON)."""
+    lines = []
+    for raw in running.log_path.read_text(errors="replace").splitlines():
+        if raw.startswith("{"):
+            entry = json.loads(raw)
+            if entry.get("service") in SERVICES:
+                lines.append(entry)
+    return lines
+
+
+def wait_for_lines(running: Running, request_id: str, services: set[str]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 5
+    while True:
+        mine = [e for e in service_lines(running) if e["request_id"] == request_id]
+        if {e["service"] for e in mine} >= services or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
+
+
+def samples(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = httpx.get(url, timeout=5).text
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_envoys_request_id_reaches_both_services_and_tags_their_log_lines(running: Running, frontend: Frontend) -> None:
+    _, token = frontend.token_for_new_user()
+    response = frontend.client.get("/users/me/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    request_id = response.headers["x-request-id"]  # Envoy generated it and echoes it back
+    uuid.UUID(request_id)
+    lines = wait_for_lines(running, request_id, SERVICES)
+    # auth_service handled GetMe and forwarded the id on its ListMyCigars call to collection_service
+    assert {(e["service"], e["message"].split()[1]) for e in lines} >= {
+        ("auth_service", "/cigar.auth.v1.AuthService/GetMe"),
+        ("collection_service", "/cigar.collection.v1.CollectionService/ListMyCigars"),
+    }
+
+
+def test_service_logs_are_json_lines_without_passwords_hashes_or_tokens(running: Running, frontend: Frontend) -> None:
+    password = f"pw-{uuid.uuid4().hex}"
+    created, username = frontend.register(password=password)
+    token = frontend.login(username, password).json()["access_token"]
+    frontend.client.get("/users/me/", headers={"Authorization": f"Bearer {token}"})
+    frontend.client.get("/users/me/", headers={"Authorization": "Bearer not-a-jwt"})
+    request_id = frontend.client.get("/cigars/").headers["x-request-id"]
+    wait_for_lines(running, request_id, {"collection_service"})
+    lines = service_lines(running)
+    assert lines and all(set(e) >= {"time", "level", "service", "logger", "request_id", "message"} for e in lines)
+    text = running.log_path.read_text(errors="replace")
+    for secret in (password, token, token.split(".")[2], "$argon2", "$2b$", "not-a-jwt"):
+        assert secret not in text
+
+
+def test_each_service_exposes_rpc_counts_latencies_errors_and_pool_use(running: Running, frontend: Frontend) -> None:
+    _, token = frontend.token_for_new_user()
+    frontend.client.get("/users/me/", headers={"Authorization": f"Bearer {token}"})
+    frontend.client.get("/users/me/", headers={"Authorization": "Bearer not-a-jwt"})
+    frontend.client.post(
+        "/cigars/", json={"name": "", "brand": "B", "rating": 9}, headers={"Authorization": f"Bearer {token}"}
+    )
+    auth, collection = samples(running.metrics_url("auth")), samples(running.metrics_url("collection"))
+
+    def count(found: dict, service: str, method: str, code: str) -> float:
+        labels = frozenset({"grpc_service": service, "grpc_method": method, "grpc_code": code}.items())
+        return found.get(("grpc_server_handled_total", labels), 0)
+
+    assert count(auth, "cigar.auth.v1.AuthService", "GetMe", "OK") >= 1
+    assert count(auth, "cigar.auth.v1.AuthService", "GetMe", "UNAUTHENTICATED") >= 1
+    assert count(collection, "cigar.collection.v1.CollectionService", "ListMyCigars", "OK") >= 1
+    assert count(collection, "cigar.collection.v1.CollectionService", "CreateCigar", "INVALID_ARGUMENT") >= 1
+    latency = frozenset({"grpc_service": "cigar.auth.v1.AuthService", "grpc_method": "Token"}.items())
+    assert auth[("grpc_server_handling_seconds_count", latency)] >= 1
+    for found in (auth, collection):
+        assert ("db_pool_connections", frozenset({"state": "checked_out"}.items())) in found
+        assert found[("db_pool_connections", frozenset({"state": "size"}.items()))] >= 1
