@@ -29,6 +29,8 @@ OVERRIDES: dict[str, Rest] = {
     "cigar.auth.v1.AuthService.GetMe": Rest(auth=True, trailing_slash=True),
     "cigar.collection.v1.CollectionService.ListCigars": Rest(bare_array="cigars", trailing_slash=True),
     "cigar.collection.v1.CollectionService.CreateCigar": Rest(status=201, auth=True, trailing_slash=True),
+    "cigar.collection.v1.CollectionService.UpdateCigar": Rest(auth=True, errors=(403,)),
+    "cigar.collection.v1.CollectionService.DeleteCigar": Rest(status=204, auth=True, errors=(403,)),
 }
 
 # Request examples by message name: Swagger UI pre-fills "Try it out" with them and the conformance
@@ -50,6 +52,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "flavor_notes": "Smooth and creamy",
         "rating": 4,
     },
+    "CigarChanges": {"rating": 5, "flavor_notes": "Cedar, leather"},
 }
 
 ERROR_SCHEMA: dict[str, Any] = {

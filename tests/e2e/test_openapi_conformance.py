@@ -31,12 +31,17 @@ def documented_operations() -> list[tuple[str, str, dict[str, Any]]]:
     return sorted(ops, key=lambda o: VERB_ORDER.index(o[1]))
 
 
-def example_request(path: str, op: dict[str, Any], token: str | None) -> dict[str, Any]:
-    """What Swagger UI's "Try it out" sends: path and query parameters, the first body type, the example."""
+def collection_of(path: str) -> str:
+    return path.split("{")[0].rstrip("/")
+
+
+def example_request(path: str, op: dict[str, Any], token: str | None, created: dict[str, Any]) -> dict[str, Any]:
+    """What Swagger UI's "Try it out" sends: path and query parameters, the first body type, the example.
+    A path id is the one the create example of that collection answered (POST /cigars/ for /cigars/{id})."""
     params = {p["name"]: p["schema"]["default"] for p in op.get("parameters", []) if "default" in p["schema"]}
     for p in op.get("parameters", []):
         if p["in"] == "path":
-            path = path.replace("{" + p["name"] + "}", str(p.get("example", 1)))
+            path = path.replace("{" + p["name"] + "}", str(created.get(collection_of(path), 1)))
     request: dict[str, Any] = {"url": path, "params": params, "headers": {}}
     if token and op.get("security"):
         request["headers"]["Authorization"] = f"Bearer {token}"
@@ -70,9 +75,9 @@ def test_the_gateway_serves_swagger_ui_and_its_assets_without_a_cdn(http: httpx.
 
 
 def test_every_documented_example_gets_the_documented_answer(http: httpx.Client) -> None:
-    token = None
+    token, created = None, {}
     for path, verb, op in documented_operations():
-        response = http.request(verb.upper(), **example_request(path, op, token))
+        response = http.request(verb.upper(), **example_request(path, op, token, created))
         where = f"{verb.upper()} {path} -> {response.status_code} {response.text[:300]}"
         documented = op["responses"].get(str(response.status_code))
         assert documented is not None, f"undocumented status: {where}"
@@ -84,6 +89,8 @@ def test_every_documented_example_gets_the_documented_answer(http: httpx.Client)
             assert header.lower() in response.headers, f"missing {header}: {where}"
         if op["operationId"] == "Token":
             token = response.json()["access_token"]
+        if verb == "post" and response.status_code == 201:
+            created[collection_of(path)] = response.json()["id"]
 
 
 def bounded_query_parameters() -> list[Any]:

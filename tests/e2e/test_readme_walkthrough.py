@@ -49,8 +49,12 @@ def test_the_readme_walkthrough_lists_services_and_calls_every_rpc_with_a_token(
     answers = json_documents(out)
     users = [a for a in answers if isinstance(a, dict) and a.get("username") == name]
     assert len(users) == 2, "CreateUser and GetMe both answer the user"
-    assert users[1]["cigars"][0]["name"] == "Robusto"  # GetMe, with the token, sees the cigar it created
+    cigars = [a for a in answers if isinstance(a, dict) and a.get("name") == "Robusto"]
+    assert [c.get("rating") for c in cigars] == [5, 4]  # GetCigar, then UpdateCigar's answer
+    assert users[1]["cigars"][0]["rating"] == 4  # GetMe, with the token, sees the cigar it changed
     assert any(isinstance(a, dict) and a.get("keys") for a in answers)  # GetJwks
     assert {"status": "SERVING"} in answers
-    for method in ("CreateUser", "Token", "GetMe", "GetJwks", "CreateCigar", "ListCigars", "ListMyCigars"):
+    methods = ("CreateUser", "Token", "GetMe", "GetJwks", "CreateCigar", "GetCigar", "UpdateCigar", "DeleteCigar",
+               "ListCigars", "ListMyCigars")  # fmt: skip
+    for method in methods:
         assert re.search(rf"\$CURL .*{method}\b", script, re.S), f"the walk-through skips {method}"
