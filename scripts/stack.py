@@ -169,7 +169,7 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
         envoy_config.write_text(render(env))
         stack.processes["envoy"] = subprocess.Popen(
             [str(BIN / "envoy"), "-c", str(envoy_config), "--log-level", "warn",
-             "--disable-hot-restart"],
+             "--disable-hot-restart", "--file-flush-interval-msec", "500"],  # access log: 10 s by default
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None,
         )  # fmt: skip
         wait_envoy_ready(config.admin_port, stack.processes["envoy"])

@@ -13,15 +13,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import Frontend, Running
 
 SERVICES = {"auth_service", "collection_service"}
+EVERYONE = {"gateway", *SERVICES}
 
 
 def service_lines(running: Running) -> list[dict[str, Any]]:
-    """The services' JSON log lines (Envoy's own warnings share the file and are not JSON)."""
+    """The JSON log lines: Envoy's access log and both services' (Envoy's warnings are not JSON)."""
     lines = []
     for raw in running.log_path.read_text(errors="replace").splitlines():
         if raw.startswith("{"):
             entry = json.loads(raw)
-            if entry.get("service") in SERVICES:
+            if entry.get("service") in EVERYONE:
                 lines.append(entry)
     return lines
 
@@ -50,9 +51,11 @@ def test_envoys_request_id_reaches_both_services_and_tags_their_log_lines(runnin
     assert response.status_code == 200
     request_id = response.headers["x-request-id"]  # Envoy generated it and echoes it back
     uuid.UUID(request_id)
-    lines = wait_for_lines(running, request_id, SERVICES)
+    lines = wait_for_lines(running, request_id, EVERYONE)
+    [gateway] = [e for e in lines if e["service"] == "gateway"]
+    assert (gateway["method"], gateway["path"], gateway["status"]) == ("GET", "/users/me/", 200)
     # auth_service handled GetMe and forwarded the id on its ListMyCigars call to collection_service
-    assert {(e["service"], e["message"].split()[1]) for e in lines} >= {
+    assert {(e["service"], e.get("grpc_method")) for e in lines} >= {
         ("auth_service", "/cigar.auth.v1.AuthService/GetMe"),
         ("collection_service", "/cigar.collection.v1.CollectionService/ListMyCigars"),
     }
@@ -67,7 +70,8 @@ def test_service_logs_are_json_lines_without_passwords_hashes_or_tokens(running:
     request_id = frontend.client.get("/cigars/").headers["x-request-id"]
     wait_for_lines(running, request_id, {"collection_service"})
     lines = service_lines(running)
-    assert lines and all(set(e) >= {"time", "level", "service", "logger", "request_id", "message"} for e in lines)
+    services = [e for e in lines if e["service"] in SERVICES]
+    assert services and all(set(e) >= {"time", "level", "service", "logger", "request_id", "message"} for e in services)
     text = running.log_path.read_text(errors="replace")
     for secret in (password, token, token.split(".")[2], "$argon2", "$2b$", "not-a-jwt"):
         assert secret not in text
