@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,16 @@ class NewUser:
     username: str
     email: str
     hashed_password: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginCounter:
+    """Failed logins of one scope (account, address or both) since the last reset."""
+
+    key: str
+    failures: int
+    last_failure_at: datetime | None
+    last_success_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,14 @@ class InvalidCredentials(AuthError):
 
     def __init__(self) -> None:
         super().__init__("incorrect username or password")
+
+
+class TooManyAttempts(AuthError):
+    """Too many failed logins for this account or address; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed login attempts, try again in {retry_after} seconds")
+        self.retry_after = retry_after
 
 
 class InvalidToken(AuthError):

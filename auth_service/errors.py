@@ -17,6 +17,7 @@ from .domain import (
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
+    TooManyAttempts,
     UnsupportedGrantType,
     UsernameTaken,
 )
@@ -33,6 +34,8 @@ _CODES: dict[type[AuthError], tuple[int, str]] = {
     # RFC 6749 §5.2: a wrong username or password is a 400 invalid_grant, not a 401.
     InvalidCredentials: (code_pb2.INVALID_ARGUMENT, "invalid_grant"),
     InvalidToken: (code_pb2.UNAUTHENTICATED, "invalid_token"),
+    # 429 through the gateway; RetryInfo tells gRPC clients, and rest_compat.lua REST clients, when to retry.
+    TooManyAttempts: (code_pb2.RESOURCE_EXHAUSTED, "too_many_attempts"),
     DependencyUnavailable: (code_pb2.UNAVAILABLE, "unavailable"),
 }
 
@@ -50,6 +53,10 @@ def to_status(exc: AuthError) -> grpc.Status:
             ]
         )
         status.details.add().Pack(bad)
+    if isinstance(exc, TooManyAttempts):
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.seconds = exc.retry_after
+        status.details.add().Pack(retry)
     return rpc_status.to_status(status)
 
 

@@ -38,9 +38,19 @@ class PasswordHasher:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._context.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
+        ok, _ = await self.verify_and_update(password, hashed)
+        return ok
+
+    async def verify_and_update(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """(matches, new hash or None): a new hash when the stored one is bcrypt or below today's parameters,
+        so that old hashes are upgraded to argon2id at the next successful login."""
         target = hashed if hashed is not None else self._dummy_hash
-        ok = await asyncio.get_running_loop().run_in_executor(self._pool, self._context.verify, password, target)
-        return ok and hashed is not None
+        ok, new_hash = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._context.verify_and_update, password, target
+        )
+        if hashed is None:
+            return False, None
+        return ok, new_hash if ok else None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -20,12 +20,14 @@ from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
 from .keys import load_signing_key
+from .login import TokenService
 from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
 from .servicer import AuthServicer
 from .services import AuthService
 from .settings import Settings
 from .telemetry import ForwardRequestId
+from .throttle import Throttle, ThrottlePolicy
 from .tokens import TokenIssuer, TokenVerifier
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,12 @@ SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    prefix = "throttle_"
+    fields = {k.removeprefix(prefix): v for k, v in settings.model_dump().items() if k.startswith(prefix)}
+    return ThrottlePolicy(**fields)
 
 
 @dataclass
@@ -62,19 +70,23 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     sessions = session_factory(engine)
     hasher = PasswordHasher(workers=settings.hash_workers)
     channel = grpc.aio.insecure_channel(settings.collection_service_addr, interceptors=[ForwardRequestId()])
+    uow = lambda: SqlUnitOfWork(sessions)  # noqa: E731
+    issuer = TokenIssuer(
+        key, settings.issuer, settings.audience, timedelta(minutes=settings.access_token_expire_minutes), clock
+    )
+    tokens = TokenService(uow, hasher, issuer, Throttle(throttle_policy(settings)), clock)
     service = AuthService(
-        uow=lambda: SqlUnitOfWork(sessions),
+        uow=uow,
         hasher=hasher,
-        issuer=TokenIssuer(
-            key, settings.issuer, settings.audience, timedelta(minutes=settings.access_token_expire_minutes), clock
-        ),
         verifier=TokenVerifier({key.kid: key.public_key}, settings.issuer, settings.audience, clock),
         cigars=GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
     )
 
     metrics = Metrics(engine)
     server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(service, [key.jwk()]), server)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(
+        AuthServicer(service, tokens, [key.jwk()], settings.trusted_proxies), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -7,6 +7,8 @@ from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cigar.collection.v1 import collection_pb2
 
 from .domain import Cigar, User
+from .login import TokenService
+from .peer import Network, client_address
 from .services import AuthService
 
 
@@ -29,8 +31,12 @@ def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, service: AuthService, jwks: list[dict[str, str]]) -> None:
+    def __init__(
+        self, service: AuthService, tokens: TokenService, jwks: list[dict[str, str]], trusted_proxies: list[Network]
+    ) -> None:
         self._service = service
+        self._tokens = tokens
+        self._trusted_proxies = trusted_proxies
         self._jwks = auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k) for k in jwks])
 
     async def CreateUser(self, request: auth_pb2.CreateUserRequest, context: grpc.aio.ServicerContext) -> auth_pb2.User:
@@ -38,7 +44,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return _user_pb(user, [])
 
     async def Token(self, request: auth_pb2.TokenRequest, context: grpc.aio.ServicerContext) -> auth_pb2.TokenResponse:
-        issued = await self._service.issue_token(request.grant_type, request.username, request.password)
+        address = client_address(context.peer(), _metadata(context, "x-forwarded-for"), self._trusted_proxies)
+        issued = await self._tokens.issue_token(request.grant_type, request.username, request.password, address)
         return auth_pb2.TokenResponse(
             access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in
         )

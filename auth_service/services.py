@@ -1,4 +1,4 @@
-"""Use cases of auth_service: register a user, issue a token, read the caller's profile."""
+"""Use cases of auth_service: register a user, read the caller's profile (login is in login.py)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,14 @@ from typing import Protocol
 from .domain import (
     Cigar,
     EmailTaken,
-    FieldViolation,
-    InvalidCredentials,
-    InvalidInput,
     InvalidToken,
-    IssuedToken,
     NewUser,
     Profile,
-    UnsupportedGrantType,
     User,
     UsernameTaken,
 )
 from .passwords import PasswordHasher
-from .tokens import TokenIssuer, TokenVerifier, bearer_token
+from .tokens import TokenVerifier, bearer_token
 from .validation import check_registration
 
 log = logging.getLogger(__name__)
@@ -57,13 +52,11 @@ class AuthService:
         self,
         uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
-        issuer: TokenIssuer,
         verifier: TokenVerifier,
         cigars: CigarDirectory,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
-        self._issuer = issuer
         self._verifier = verifier
         self._cigars = cigars
 
@@ -81,21 +74,6 @@ class AuthService:
             await uow.commit()
         log.info("registered user id=%d", user.id)
         return user
-
-    async def issue_token(self, grant_type: str, username: str, password: str) -> IssuedToken:
-        if grant_type not in ("", "password"):
-            raise UnsupportedGrantType(grant_type)
-        missing = [
-            FieldViolation(f, "is required") for f, v in (("username", username), ("password", password)) if not v
-        ]
-        if missing:
-            raise InvalidInput(missing)
-        async with self._uow() as uow:
-            user = await uow.users.get_by_username(username)
-        # Always verify, against a dummy hash when the user is unknown: same answer, same time.
-        if not await self._hasher.verify(password, user.hashed_password if user else None) or user is None:
-            raise InvalidCredentials()
-        return self._issuer.issue(user.id)
 
     async def get_profile(self, authorization: str | None) -> Profile:
         token = bearer_token(authorization)

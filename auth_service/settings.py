@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,3 +32,16 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 turns it off")
+    # Callers whose x-forwarded-for is believed (the Envoy gateway); JSON list of networks. Anyone else
+    # is counted by their own peer address. See README "Throttling".
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])  # type: ignore[arg-type]
+    # Brute-force defence (auth_service/throttle.py); Keycloak's defaults where they fit.
+    throttle_delay_after: int = Field(3, ge=1)
+    throttle_delay_step_seconds: float = Field(0.5, ge=0)
+    throttle_max_delay_seconds: float = Field(3.0, ge=0)
+    throttle_pair_lock_after: int = Field(5, ge=1)
+    throttle_account_lock_after: int = Field(20, ge=1)
+    throttle_address_lock_after: int = Field(100, ge=1)
+    throttle_base_wait_seconds: float = Field(60.0, gt=0)
+    throttle_max_wait_seconds: float = Field(900.0, gt=0)
+    throttle_failure_reset_seconds: float = Field(12 * 3600.0, gt=0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import cache
+from importlib import resources
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -11,6 +13,22 @@ from .domain import FieldViolation, InvalidInput
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 EMAIL_MAX = 320
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-cased (the comparison ignores case)."""
+    text = resources.files(__package__).joinpath("data/common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def password_violations(password: str, field: str = "password") -> list[FieldViolation]:
+    """Length limits, then the common-password list (OWASP ASVS V6: block breached or common passwords)."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return [FieldViolation(field, f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")]
+    if password.casefold() in common_passwords():
+        return [FieldViolation(field, "is too common; choose a password that is not on lists of common passwords")]
+    return []
 
 
 def normalise_email(email: str) -> str:
@@ -33,8 +51,7 @@ def check_registration(username: str, email: str, password: str) -> str:
         normalised = normalise_email(email)
     except ValueError as exc:
         violations.append(FieldViolation("email", f"not a valid email address: {exc}"))
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        violations.append(FieldViolation("password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"))
+    violations.extend(password_violations(password))
     if violations:
         raise InvalidInput(violations)
     return normalised

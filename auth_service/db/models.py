@@ -30,3 +30,15 @@ class UserRow(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     hashed_password: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LoginCounterRow(Base):
+    """Failed-login counter of one scope: an account, a client address, or the pair of both."""
+
+    __tablename__ = "login_counters"
+
+    # "<scope>:<sha256 of the value>": hashed so that typed-in usernames (sometimes passwords) are not stored
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..domain import EmailTaken, NewUser, User, UsernameTaken
+from .counters import SqlLoginCounters
 from .models import UserRow
 
 
@@ -30,6 +31,11 @@ class SqlUserRepository:
 
     async def email_exists(self, email: str) -> bool:
         return await self._session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None
+
+    async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
+        await self._session.execute(
+            update(UserRow).where(UserRow.id == user_id).values(hashed_password=hashed_password)
+        )
 
     async def add(self, new: NewUser) -> User:
         row = UserRow(
@@ -57,6 +63,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> SqlUnitOfWork:
         self._session: AsyncSession = self._sessions()
         self.users = SqlUserRepository(self._session)
+        self.counters = SqlLoginCounters(self._session)
         return self
 
     async def __aexit__(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
 
 from auth_service.domain import Cigar as AuthCigar
-from auth_service.domain import EmailTaken, NewUser, User, UsernameTaken
+from auth_service.domain import EmailTaken, LoginCounter, NewUser, User, UsernameTaken
 from collection_service.domain import Cigar, CigarFields, CigarFilter, InvalidToken
 
 
@@ -22,6 +24,9 @@ class FakeUsers:
     async def email_exists(self, email: str) -> bool:
         return any(u.email == email for u in self.rows.values())
 
+    async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
+        self.rows[user_id] = dataclasses.replace(self.rows[user_id], hashed_password=hashed_password)
+
     async def add(self, new: NewUser) -> User:
         if await self.get_by_username(new.username):
             raise UsernameTaken()
@@ -32,16 +37,40 @@ class FakeUsers:
         return user
 
 
+class FakeCounters:
+    def __init__(self) -> None:
+        self.rows: dict[str, LoginCounter] = {}
+
+    async def get(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
+        return {k: self.rows[k] for k in keys if k in self.rows}
+
+    async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None:
+        for key in keys:
+            old = self.rows.get(key) or LoginCounter(key, 0, None, None)
+            stale = old.last_failure_at is None or old.last_failure_at <= reset_before
+            self.rows[key] = dataclasses.replace(old, failures=1 if stale else old.failures + 1, last_failure_at=now)
+
+    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None:
+        for key in reset:
+            if key in self.rows:
+                self.rows[key] = dataclasses.replace(self.rows[key], failures=0)
+        old = self.rows.get(known) or LoginCounter(known, 0, None, None)
+        self.rows[known] = dataclasses.replace(old, last_success_at=now)
+
+
 class FakeAuthUow:
     """Shares one store across units of work; staged writes land only on commit."""
 
-    def __init__(self, users: FakeUsers) -> None:
+    def __init__(self, users: FakeUsers, counters: FakeCounters | None = None) -> None:
         self._committed = users
+        self._committed_counters = counters or FakeCounters()
         self.commits = 0
 
     async def __aenter__(self) -> FakeAuthUow:
         self.users = FakeUsers()
         self.users.rows = dict(self._committed.rows)
+        self.counters = FakeCounters()
+        self.counters.rows = dict(self._committed_counters.rows)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -49,6 +78,7 @@ class FakeAuthUow:
 
     async def commit(self) -> None:
         self._committed.rows = dict(self.users.rows)
+        self._committed_counters.rows = dict(self.counters.rows)
         self.commits += 1
 
 

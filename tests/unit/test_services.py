@@ -19,32 +19,57 @@ from auth_service.domain import (
     UsernameTaken,
 )
 from auth_service.keys import create_key_file
+from auth_service.login import TokenService
 from auth_service.passwords import PasswordHasher
 from auth_service.services import AuthService
+from auth_service.throttle import Throttle, ThrottlePolicy
 from auth_service.tokens import TokenIssuer, TokenVerifier
 from collection_service.domain import CigarFields
 from collection_service.domain import InvalidInput as CollectionInvalidInput
 from collection_service.domain import InvalidToken as CollectionInvalidToken
 from collection_service.services import CollectionService
-from tests.unit.fakes import FakeAuthenticator, FakeAuthUow, FakeCigars, FakeCollectionUow, FakeDirectory, FakeUsers
+from tests.unit.fakes import (
+    FakeAuthenticator,
+    FakeAuthUow,
+    FakeCigars,
+    FakeCollectionUow,
+    FakeCounters,
+    FakeDirectory,
+    FakeUsers,
+)
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+class Auth:
+    """AuthService and TokenService side by side, as the servicer sees them."""
+
+    def __init__(self, service: AuthService, tokens: TokenService) -> None:
+        self.register_user = service.register_user
+        self.get_profile = service.get_profile
+        self._tokens = tokens
+
+    async def issue_token(self, grant_type: str, username: str, password: str, address: str = "203.0.113.7"):
+        return await self._tokens.issue_token(grant_type, username, password, address)
 
 
 @pytest.fixture
 def auth(tmp_path: Path):
     key = create_key_file(tmp_path / "k.pem")
     users = FakeUsers()
+    counters = FakeCounters()
     directory = FakeDirectory()
     hasher = PasswordHasher(workers=1)
+    uow = lambda: FakeAuthUow(users, counters)  # noqa: E731
+    issuer = TokenIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: NOW)
     service = AuthService(
-        uow=lambda: FakeAuthUow(users),
+        uow=uow,
         hasher=hasher,
-        issuer=TokenIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: NOW),
         verifier=TokenVerifier({key.kid: key.public_key}, "cigar-auth", "cigar-api", lambda: NOW),
         cigars=directory,
     )
-    yield service, users, directory
+    tokens = TokenService(uow, hasher, issuer, Throttle(ThrottlePolicy()), lambda: NOW)
+    yield Auth(service, tokens), users, directory
     hasher.close()
 
 
