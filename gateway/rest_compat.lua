@@ -6,7 +6,7 @@
 --   * DELETE answers 204 No Content with no body, not 200 with the transcoded google.protobuf.Empty `{}`.
 --   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
 --     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
---   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3).
+--   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
 -- Only string handling: Envoy's LuaJIT has no JSON library, and the transcoder's output shape is fixed
 -- (preserve_proto_field_names, always_print_primitive_fields), so what we rewrite is predictable.
 
@@ -148,7 +148,11 @@ function envoy_on_response(handle)
   if tonumber(status) and tonumber(status) >= 400 then
     local body = handle:body()
     if body == nil then return end  -- nothing to reshape (Envoy's own replies are JSON already)
-    local shaped = reshape_error(body:getBytes(0, body:length()))
+    local raw = body:getBytes(0, body:length())
+    local shaped = reshape_error(raw)
+    -- RFC 6585 §4: a 429 says when to come back. auth_service puts it in google.rpc.RetryInfo.
+    local delay = raw:match('"retry_?[dD]elay":"(%d+)')
+    if status == "429" and delay then handle:headers():replace("retry-after", delay) end
     if shaped then
       replace_body(handle, shaped)
       handle:headers():replace("content-type", "application/json")

@@ -1,0 +1,62 @@
+"""Brute-force defence over gRPC with the counters in a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from cigar.auth.v1 import auth_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from tests.integration.conftest import Services
+
+
+def unique(prefix: str = "thr") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def address() -> str:
+    return f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
+async def attempt(services: Services, name: str, password: str, forwarded_for: str) -> grpc.StatusCode:
+    try:
+        await services.auth.Token(
+            auth_pb2.TokenRequest(grant_type="password", username=name, password=password),
+            metadata=(("x-forwarded-for", forwarded_for),),
+        )
+    except grpc.aio.AioRpcError as exc:
+        return exc.code()
+    return grpc.StatusCode.OK
+
+
+async def test_repeated_failures_from_one_address_are_refused_with_retry_info(services: Services) -> None:
+    name, attacker = unique(), address()
+    await services.register(name)
+    codes = [await attempt(services, name, "wrong password", attacker) for _ in range(5)]
+    assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 5
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await services.auth.Token(
+            auth_pb2.TokenRequest(username=name, password="correct horse battery"),
+            metadata=(("x-forwarded-for", attacker),),
+        )
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    status = rpc_status.from_call(err.value)
+    retry = error_details_pb2.RetryInfo()
+    assert status is not None and any(d.Unpack(retry) for d in status.details if d.Is(retry.DESCRIPTOR))
+    assert 0 < retry.retry_delay.seconds <= 60
+    # the owner, from another address, is not affected
+    assert await attempt(services, name, "correct horse battery", address()) == grpc.StatusCode.OK
+
+
+async def test_a_success_resets_the_count_of_failures(services: Services) -> None:
+    name, owner = unique(), address()
+    await services.register(name)
+    for _ in range(3):
+        assert await attempt(services, name, "wrong password", owner) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await attempt(services, name, "correct horse battery", owner) == grpc.StatusCode.OK
+    for _ in range(3):
+        assert await attempt(services, name, "wrong password", owner) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await attempt(services, name, "correct horse battery", owner) == grpc.StatusCode.OK
