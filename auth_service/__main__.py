@@ -1,4 +1,4 @@
-"""Entrypoint: `python -m auth_service [serve|migrate|genkey]`."""
+"""Entrypoint: `python -m auth_service [serve|migrate|genkey|rotate-key]`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     genkey = sub.add_parser("genkey", help="write a new Ed25519 private key (mode 0600)")
     genkey.add_argument("path", type=Path, nargs="?", help="default: AUTH_PRIVATE_KEY_FILE")
     genkey.add_argument("--if-missing", action="store_true", help="do nothing if the file exists")
+    rotate_cmd = sub.add_parser("rotate-key", help="retire the signing key and sign with a new one (README)")
+    rotate_cmd.add_argument("--prepare", action="store_true", help="only create and publish the next key")
     args = parser.parse_args(argv)
 
     try:
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path} (key id {key.kid})")
         return 0
 
+    if args.command == "rotate-key":
+        return _rotate(settings, prepare=args.prepare)
+
     from .server import serve
 
     try:
@@ -52,6 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyFileError as exc:
         print(f"auth_service: AUTH_PRIVATE_KEY_FILE: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _rotate(settings: Settings, prepare: bool) -> int:
+    from datetime import UTC, datetime
+
+    from .keyring import prepare_next_key, rotate
+
+    if prepare:
+        key = prepare_next_key(settings.private_key_file)
+        print(f"next key {key.kid} is published after a restart; run rotate-key to make it sign")
+    else:
+        key = rotate(settings.private_key_file, datetime.now(UTC), settings.retired_key_retention)
+        print(f"now signing with key {key.kid}; restart auth_service (every replica) to apply")
     return 0
 
 

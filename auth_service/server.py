@@ -19,7 +19,7 @@ from .collection_client import GrpcCigarDirectory
 from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
-from .keys import load_signing_key
+from .keyring import load_key_ring
 from .login import TokenService
 from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
@@ -65,7 +65,8 @@ class RunningServer:
 
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
-    key = load_signing_key(settings.private_key_file)
+    ring = load_key_ring(settings.private_key_file, clock(), settings.retired_key_retention)
+    key = ring.current
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     hasher = PasswordHasher(workers=settings.hash_workers)
@@ -78,14 +79,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     service = AuthService(
         uow=uow,
         hasher=hasher,
-        verifier=TokenVerifier({key.kid: key.public_key}, settings.issuer, settings.audience, clock),
+        verifier=TokenVerifier(ring.published, settings.issuer, settings.audience, clock),
         cigars=GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
     )
 
     metrics = Metrics(engine)
     server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
-        AuthServicer(service, tokens, [key.jwk()], settings.trusted_proxies), server
+        AuthServicer(service, tokens, ring.jwks(), settings.trusted_proxies), server
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -97,7 +98,8 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     metrics.serve(settings.metrics_host, settings.metrics_port)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("auth_service listening on %s:%d (key id %s)", settings.host, port, key.kid)
+    log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, port, key.kid,
+             len(ring.published))  # fmt: skip
     return RunningServer(server, port, health_servicer, engine, channel, hasher, metrics)
 
 

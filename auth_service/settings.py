@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,13 @@ class Settings(BaseSettings):
         le=24 * 60,
         validation_alias=AliasChoices("AUTH_ACCESS_TOKEN_EXPIRE_MINUTES", "ACCESS_TOKEN_EXPIRE_MINUTES"),
     )
+
+    @property
+    def retired_key_retention(self) -> timedelta:
+        """How long a retired key still verifies: two token lifetimes, so that a replica restarted up to one
+        lifetime after the rotation (still signing with the old key until then) is covered too."""
+        return timedelta(minutes=2 * self.access_token_expire_minutes)
+
     collection_service_addr: str = "127.0.0.1:50052"
     rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
     shutdown_grace_seconds: float = Field(5.0, ge=0)

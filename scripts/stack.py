@@ -103,6 +103,24 @@ class Stack:
                 proc.wait()
 
 
+def restart_service(stack: Stack, name: str, log: IO[bytes] | None = None) -> None:
+    """Stop one service by PID (SIGTERM, graceful) and start it again with the same settings (tests, rotation)."""
+    port = {"auth_service": stack.config.auth_port, "collection_service": stack.config.collection_port}[name]
+    stop_service(stack, name)
+    stack.processes[name] = subprocess.Popen(
+        [sys.executable, "-m", name], env=stack.config.service_env(), cwd=ROOT, stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )  # fmt: skip
+    wait_grpc_serving(port, stack.processes[name])
+
+
+def stop_service(stack: Stack, name: str, timeout: float = 10.0) -> None:
+    proc = stack.processes[name]
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout)
+
+
 def run_checked(args: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
