@@ -12,6 +12,7 @@ class User:
     username: str
     email: str
     hashed_password: str
+    email_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,24 @@ class LoginCounter:
     failures: int
     last_failure_at: datetime | None
     last_success_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A pending call to another service, e.g. deleting a deleted user's cigars."""
+
+    id: int
+    kind: str
+    user_id: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmailVerification:
+    user_id: int
+    email: str
+    expires_at: datetime
+    used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +120,21 @@ class TooManyAttempts(AuthError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed login attempts, try again in {retry_after} seconds")
         self.retry_after = retry_after
+
+
+class WrongPassword(AuthError):
+    def __init__(self) -> None:
+        super().__init__("current_password: is incorrect")
+
+
+class VerificationTokenInvalid(AuthError):
+    def __init__(self) -> None:
+        super().__init__("the verification token is unknown, used or expired; ask for a new one")
+
+
+class EmailNotVerified(AuthError):
+    def __init__(self) -> None:
+        super().__init__("verify your email address before logging in")
 
 
 class InvalidToken(AuthError):

@@ -13,13 +13,17 @@ from grpc_status import rpc_status
 from .domain import (
     AuthError,
     DependencyUnavailable,
+    EmailNotVerified,
     EmailTaken,
+    FieldViolation,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
     TooManyAttempts,
     UnsupportedGrantType,
     UsernameTaken,
+    VerificationTokenInvalid,
+    WrongPassword,
 )
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,10 @@ _CODES: dict[type[AuthError], tuple[int, str]] = {
     # 429 through the gateway; RetryInfo tells gRPC clients, and rest_compat.lua REST clients, when to retry.
     TooManyAttempts: (code_pb2.RESOURCE_EXHAUSTED, "too_many_attempts"),
     DependencyUnavailable: (code_pb2.UNAVAILABLE, "unavailable"),
+    WrongPassword: (code_pb2.INVALID_ARGUMENT, "invalid_request"),
+    VerificationTokenInvalid: (code_pb2.INVALID_ARGUMENT, "invalid_verification_token"),
+    # after the right password only, so it reveals nothing to someone who does not know it
+    EmailNotVerified: (code_pb2.FAILED_PRECONDITION, "email_not_verified"),
 }
 
 
@@ -45,11 +53,14 @@ def to_status(exc: AuthError) -> grpc.Status:
     status = status_pb2.Status(code=code, message=str(exc))
     info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
     status.details.add().Pack(info)
-    if isinstance(exc, InvalidInput):
+    violations = exc.violations if isinstance(exc, InvalidInput) else []
+    if isinstance(exc, WrongPassword):
+        violations = [FieldViolation("current_password", "is incorrect")]
+    if violations:
         bad = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in exc.violations
+                for v in violations
             ]
         )
         status.details.add().Pack(bad)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from .domain import (
+    EmailNotVerified,
     FieldViolation,
     InvalidCredentials,
     InvalidInput,
@@ -57,6 +58,7 @@ class TokenService:
         throttle: Throttle,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
+        allow_unverified: bool = True,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -64,6 +66,7 @@ class TokenService:
         self._throttle = throttle
         self._clock = clock
         self._sleep = sleep
+        self._allow_unverified = allow_unverified
 
     async def issue_token(self, grant_type: str, username: str, password: str, client_address: str) -> IssuedToken:
         if grant_type not in ("", "password"):
@@ -97,6 +100,8 @@ class TokenService:
             await uow.commit()
         if new_hash is not None:
             log.info("rehashed the password of user id=%d", user.id)
+        if not (self._allow_unverified or user.email_verified):
+            raise EmailNotVerified()
         return self._issuer.issue(user.id)
 
     async def _record_failure(self, keys: ThrottleKeys) -> None:

@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -15,20 +15,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .collection_client import GrpcCigarDirectory
+from .bootstrap import build
 from .db.engine import create_engine, session_factory
-from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
-from .keyring import load_key_ring
-from .login import TokenService
+from .mailer import EmailSender
 from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
 from .servicer import AuthServicer
-from .services import AuthService
 from .settings import Settings
 from .telemetry import ForwardRequestId
-from .throttle import Throttle, ThrottlePolicy
-from .tokens import TokenIssuer, TokenVerifier
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -36,12 +31,6 @@ SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def throttle_policy(settings: Settings) -> ThrottlePolicy:
-    prefix = "throttle_"
-    fields = {k.removeprefix(prefix): v for k, v in settings.model_dump().items() if k.startswith(prefix)}
-    return ThrottlePolicy(**fields)
 
 
 @dataclass
@@ -53,41 +42,34 @@ class RunningServer:
     channel: grpc.aio.Channel
     hasher: PasswordHasher
     metrics: Metrics
+    drainer: asyncio.Task[None]
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        self.drainer.cancel()  # what is left stays in the outbox for the next start
         await self.channel.close()
         await self.engine.dispose()
         self.hasher.close()
         self.metrics.close()
 
 
-async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
-    ring = load_key_ring(settings.private_key_file, clock(), settings.retired_key_retention)
-    key = ring.current
+async def start(
+    settings: Settings, clock: Callable[[], datetime] = utc_now, sender: EmailSender | None = None
+) -> RunningServer:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     hasher = PasswordHasher(workers=settings.hash_workers)
     channel = grpc.aio.insecure_channel(settings.collection_service_addr, interceptors=[ForwardRequestId()])
-    uow = lambda: SqlUnitOfWork(sessions)  # noqa: E731
-    issuer = TokenIssuer(
-        key, settings.issuer, settings.audience, timedelta(minutes=settings.access_token_expire_minutes), clock
-    )
-    tokens = TokenService(uow, hasher, issuer, Throttle(throttle_policy(settings)), clock)
-    service = AuthService(
-        uow=uow,
-        hasher=hasher,
-        verifier=TokenVerifier(ring.published, settings.issuer, settings.audience, clock),
-        cigars=GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
-    )
+    cases = build(settings, sessions, hasher, channel, clock, sender)
 
     metrics = Metrics(engine)
     server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(
-        AuthServicer(service, tokens, ring.jwks(), settings.trusted_proxies), server
+    servicer = AuthServicer(
+        cases.auth, cases.tokens, cases.profiles, cases.verifier, cases.ring.jwks(), settings.trusted_proxies
     )
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -98,9 +80,10 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     metrics.serve(settings.metrics_host, settings.metrics_port)
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, port, key.kid,
-             len(ring.published))  # fmt: skip
-    return RunningServer(server, port, health_servicer, engine, channel, hasher, metrics)
+    drainer = asyncio.create_task(cases.drainer.run())  # account deletions that still need collection_service
+    log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, port,
+             cases.ring.current.kid, len(cases.ring.published))  # fmt: skip
+    return RunningServer(server, port, health_servicer, engine, channel, hasher, metrics, drainer)
 
 
 async def serve(settings: Settings) -> None:

@@ -9,7 +9,9 @@ from cigar.collection.v1 import collection_pb2
 from .domain import Cigar, User
 from .login import TokenService
 from .peer import Network, client_address
+from .profile import ProfileService
 from .services import AuthService
+from .verification import EmailVerifier
 
 
 def _metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
@@ -27,14 +29,25 @@ def _cigar_pb(c: Cigar) -> collection_pb2.Cigar:
 
 
 def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
-    return auth_pb2.User(id=user.id, username=user.username, email=user.email, cigars=[_cigar_pb(c) for c in cigars])
+    return auth_pb2.User(
+        id=user.id, username=user.username, email=user.email, cigars=[_cigar_pb(c) for c in cigars],
+        email_verified=user.email_verified,
+    )  # fmt: skip
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def __init__(
-        self, service: AuthService, tokens: TokenService, jwks: list[dict[str, str]], trusted_proxies: list[Network]
+        self,
+        service: AuthService,
+        tokens: TokenService,
+        profiles: ProfileService,
+        verifier: EmailVerifier,
+        jwks: list[dict[str, str]],
+        trusted_proxies: list[Network],
     ) -> None:
         self._service = service
+        self._profiles = profiles
+        self._verifier = verifier
         self._tokens = tokens
         self._trusted_proxies = trusted_proxies
         self._jwks = auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k) for k in jwks])
@@ -53,6 +66,32 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def GetMe(self, request: auth_pb2.GetMeRequest, context: grpc.aio.ServicerContext) -> auth_pb2.User:
         profile = await self._service.get_profile(_metadata(context, "authorization"))
         return _user_pb(profile.user, profile.cigars)
+
+    async def UpdateMe(self, request: auth_pb2.UpdateMeRequest, context: grpc.aio.ServicerContext) -> auth_pb2.User:
+        email = request.email if request.HasField("email") else None
+        user = await self._profiles.update_me(_metadata(context, "authorization"), email)
+        profile = await self._service.get_profile(_metadata(context, "authorization"))
+        return _user_pb(user, profile.cigars)
+
+    async def ChangePassword(
+        self, request: auth_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.ChangePasswordResponse:
+        await self._profiles.change_password(
+            _metadata(context, "authorization"), request.current_password, request.new_password
+        )
+        return auth_pb2.ChangePasswordResponse()
+
+    async def DeleteMe(
+        self, request: auth_pb2.DeleteMeRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.DeleteMeResponse:
+        await self._profiles.delete_me(_metadata(context, "authorization"))
+        return auth_pb2.DeleteMeResponse()
+
+    async def VerifyEmail(
+        self, request: auth_pb2.VerifyEmailRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.User:
+        user = await self._verifier.verify(request.token)
+        return _user_pb(user, [])
 
     async def GetJwks(
         self, request: auth_pb2.GetJwksRequest, context: grpc.aio.ServicerContext

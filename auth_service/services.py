@@ -16,6 +16,7 @@ from .domain import (
     UsernameTaken,
 )
 from .passwords import PasswordHasher
+from .profile import EmailChanged
 from .tokens import TokenVerifier, bearer_token
 from .validation import check_registration
 
@@ -54,11 +55,13 @@ class AuthService:
         hasher: PasswordHasher,
         verifier: TokenVerifier,
         cigars: CigarDirectory,
+        verification: EmailChanged,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._verifier = verifier
         self._cigars = cigars
+        self._verification = verification
 
     async def register_user(self, username: str, email: str, password: str) -> User:
         email = check_registration(username, email, password)
@@ -73,6 +76,7 @@ class AuthService:
             user = await uow.users.add(NewUser(username=username, email=email, hashed_password=hashed))
             await uow.commit()
         log.info("registered user id=%d", user.id)
+        await self._verification.send_verification(user)  # new users start unverified
         return user
 
     async def get_profile(self, authorization: str | None) -> Profile:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, IPvAnyNetwork
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,3 +53,18 @@ class Settings(BaseSettings):
     throttle_base_wait_seconds: float = Field(60.0, gt=0)
     throttle_max_wait_seconds: float = Field(900.0, gt=0)
     throttle_failure_reset_seconds: float = Field(12 * 3600.0, gt=0)
+    # Account deletion: the outbox that deletes the cigars in collection_service (README "Profiles")
+    deletion_audience: str = "cigar-account-deletion"
+    outbox_poll_seconds: float = Field(5.0, gt=0)
+    outbox_max_backoff_seconds: float = Field(300.0, gt=0)
+    # Email verification (README "Email verification")
+    allow_unverified_login: bool = True
+    verification_token_hours: float = Field(24.0, gt=0)
+    verification_link: str = "http://localhost:8000/verify?token={token}"
+    email_sender: Literal["log", "smtp"] = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "Cigar Collection <no-reply@localhost>"
+    smtp_starttls: bool = True

@@ -24,16 +24,21 @@ class TokenIssuer:
         self._clock = clock
 
     def issue(self, user_id: int) -> IssuedToken:
+        return self.issue_for(user_id, self._audience, self._lifetime)
+
+    def issue_for(self, user_id: int, audience: str, lifetime: timedelta) -> IssuedToken:
+        """A token for another audience, e.g. the short-lived account-deletion token: since every
+        verifier checks `aud`, no access-token check accepts it and it is useless for anything else."""
         now = self._clock()
         claims = {
             "sub": str(user_id),
             "iss": self._issuer,
-            "aud": self._audience,
+            "aud": audience,
             "iat": int(now.timestamp()),
-            "exp": int((now + self._lifetime).timestamp()),
+            "exp": int((now + lifetime).timestamp()),
         }
         token = jwt.encode(claims, self._key.private_key, algorithm=ALGORITHM, headers={"kid": self._key.kid})
-        return IssuedToken(access_token=token, expires_in=int(self._lifetime.total_seconds()))
+        return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
 class TokenVerifier:

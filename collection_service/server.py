@@ -15,6 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .accounts import AccountDeletion, LiveUsers
+from .db.accounts import SqlAccounts
 from .db.engine import create_engine, session_factory
 from .db.repository import SqlUnitOfWork
 from .errors import ErrorInterceptor
@@ -66,11 +68,14 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     )
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
-    service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=verifier)
+    # account deletion (issue 3): deleted users' tokens are refused; deletion needs its own audience
+    accounts = lambda: SqlAccounts(sessions)  # noqa: E731
+    deletion = AccountDeletion(TokenVerifier(jwks, settings.issuer, settings.deletion_audience, clock), accounts)
+    service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=LiveUsers(verifier, accounts))
 
     metrics = Metrics(engine)
     server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
-    collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service), server)
+    collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service, deletion), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -6,6 +6,7 @@ import grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
 from google.protobuf import empty_pb2
 
+from .accounts import AccountDeletion
 from .domain import PATCHABLE, Cigar, CigarFields, CigarFilter, PageRequest
 from .services import CollectionService
 from .validation import build_patch
@@ -26,8 +27,9 @@ def _cigar_pb(c: Cigar) -> collection_pb2.Cigar:
 
 
 class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
-    def __init__(self, service: CollectionService) -> None:
+    def __init__(self, service: CollectionService, accounts: AccountDeletion) -> None:
         self._service = service
+        self._accounts = accounts
 
     async def ListCigars(
         self, request: collection_pb2.ListCigarsRequest, context: grpc.aio.ServicerContext
@@ -77,3 +79,10 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     ) -> collection_pb2.ListMyCigarsResponse:
         cigars = await self._service.list_my_cigars(_authorization(context))
         return collection_pb2.ListMyCigarsResponse(cigars=[_cigar_pb(c) for c in cigars])
+
+    # --- account deletion (issue 3) ---
+    async def DeleteMyCigars(
+        self, request: collection_pb2.DeleteMyCigarsRequest, context: grpc.aio.ServicerContext
+    ) -> collection_pb2.DeleteMyCigarsResponse:
+        deleted = await self._accounts.delete_my_cigars(_authorization(context))
+        return collection_pb2.DeleteMyCigarsResponse(deleted=deleted)

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     auth_service_addr: str = "127.0.0.1:50051"
     issuer: str = "cigar-auth"
     audience: str = "cigar-api"
+    # the audience of auth_service's short-lived account-deletion tokens (DeleteMyCigars only)
+    deletion_audience: str = "cigar-account-deletion"
     rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
     jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
     shutdown_grace_seconds: float = Field(5.0, ge=0)

@@ -3,7 +3,8 @@
 --   * POST /token arrives as application/x-www-form-urlencoded: turn it into the JSON TokenRequest.
 --   * POST /users/ and POST /cigars/ answer 201 Created, not 200.
 --   * GET /cigars/ answers a bare JSON array, not {"cigars": [...]}.
---   * DELETE answers 204 No Content with no body, not 200 with the transcoded google.protobuf.Empty `{}`.
+--   * DELETE (and POST /users/me/password) answers 204 No Content with no body, not 200 with the
+--     transcoded empty message `{}`.
 --   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
 --     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
@@ -48,6 +49,8 @@ local function kind_of(method, path)
   if method == "POST" and (p == "/users" or p == "/cigars") then return "create" end
   if method == "GET" and p == "/cigars" then return "list" end
   if method == "DELETE" then return "delete" end
+  -- empty gRPC responses other than DELETE's: 204 without a body as well
+  if method == "POST" and p == "/users/me/password" then return "delete" end
   return "other"
 end
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import select, update
@@ -11,10 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..domain import EmailTaken, NewUser, User, UsernameTaken
 from .counters import SqlLoginCounters
 from .models import UserRow
+from .outbox import SqlEmailVerifications, SqlOutbox
 
 
 def _to_domain(row: UserRow) -> User:
-    return User(id=row.id, username=row.username, email=row.email, hashed_password=row.hashed_password)
+    return User(
+        id=row.id, username=row.username, email=row.email, hashed_password=row.hashed_password,
+        email_verified=row.email_verified,
+    )  # fmt: skip
 
 
 class SqlUserRepository:
@@ -23,7 +28,7 @@ class SqlUserRepository:
 
     async def get(self, user_id: int) -> User | None:
         row = await self._session.get(UserRow, user_id)
-        return _to_domain(row) if row else None
+        return _to_domain(row) if row and row.deleted_at is None else None
 
     async def get_by_username(self, username: str) -> User | None:
         row = await self._session.scalar(select(UserRow).where(UserRow.username_key == username.casefold()))
@@ -35,6 +40,34 @@ class SqlUserRepository:
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(hashed_password=hashed_password)
+        )
+
+    async def update_email(self, user_id: int, email: str) -> None:
+        """A new address is unverified until proven. A race on the unique index still ends as EmailTaken."""
+        try:
+            await self._session.execute(
+                update(UserRow).where(UserRow.id == user_id).values(email=email, email_verified=False)
+            )
+        except IntegrityError as exc:
+            await self._session.rollback()
+            raise EmailTaken() from exc
+
+    async def set_email_verified(self, user_id: int) -> None:
+        await self._session.execute(update(UserRow).where(UserRow.id == user_id).values(email_verified=True))
+
+    async def delete(self, user_id: int, now: datetime) -> None:
+        """Scrub the row instead of removing it: the id stays taken, the username and email become free."""
+        await self._session.execute(
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(
+                username="",
+                username_key=f"#deleted-{user_id}",
+                email=f"deleted-{user_id}@deleted.invalid",
+                hashed_password="",
+                email_verified=False,
+                deleted_at=now,
+            )  # fmt: skip
         )
 
     async def add(self, new: NewUser) -> User:
@@ -64,6 +97,8 @@ class SqlUnitOfWork:
         self._session: AsyncSession = self._sessions()
         self.users = SqlUserRepository(self._session)
         self.counters = SqlLoginCounters(self._session)
+        self.outbox = SqlOutbox(self._session)
+        self.verifications = SqlEmailVerifications(self._session)
         return self
 
     async def __aexit__(

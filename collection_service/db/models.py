@@ -39,3 +39,13 @@ class CigarRow(Base):
     # The user id from auth_service's tokens. No foreign key: users live in another service's database.
     owner_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# --- account deletion (issue 3) ---
+class DeletedUserRow(Base):
+    """A user deleted in auth_service: their cigars are gone and their tokens are refused here."""
+
+    __tablename__ = "deleted_users"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -166,3 +166,11 @@ class FakeAuthenticator:
         if authorization and authorization.startswith("Bearer user-"):
             return int(authorization.removeprefix("Bearer user-"))
         raise InvalidToken()
+
+
+class FakeVerification:
+    def __init__(self) -> None:
+        self.sent: list[User] = []
+
+    async def send_verification(self, user: User) -> None:
+        self.sent.append(user)

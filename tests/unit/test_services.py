@@ -36,6 +36,7 @@ from tests.unit.fakes import (
     FakeCounters,
     FakeDirectory,
     FakeUsers,
+    FakeVerification,
 )
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -67,6 +68,7 @@ def auth(tmp_path: Path):
         hasher=hasher,
         verifier=TokenVerifier({key.kid: key.public_key}, "cigar-auth", "cigar-api", lambda: NOW),
         cigars=directory,
+        verification=FakeVerification(),
     )
     tokens = TokenService(uow, hasher, issuer, Throttle(ThrottlePolicy()), lambda: NOW)
     yield Auth(service, tokens), users, directory

@@ -57,6 +57,26 @@ class AuthServiceStub:
                 request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetMeRequest.SerializeToString,
                 response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
                 _registered_method=True)
+        self.UpdateMe = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/UpdateMe',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.UpdateMeRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/ChangePassword',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.FromString,
+                _registered_method=True)
+        self.DeleteMe = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/DeleteMe',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeResponse.FromString,
+                _registered_method=True)
+        self.VerifyEmail = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/VerifyEmail',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.VerifyEmailRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+                _registered_method=True)
         self.GetJwks = channel.unary_unary(
                 '/cigar.auth.v1.AuthService/GetJwks',
                 request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetJwksRequest.SerializeToString,
@@ -101,6 +121,39 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateMe(self, request, context):
+        """Changes the caller's own profile; only the fields present change. A new
+        email must be verified again. REST: `PATCH /users/me/`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the caller's password; needs the current one.
+        REST: `POST /users/me/password`, answered `204 No Content`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMe(self, request, context):
+        """Deletes the caller's account and, through collection_service, all of
+        their cigars (retried until done if collection_service is down). Tokens
+        of a deleted user are refused. REST: `DELETE /users/me/`, answered `204`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyEmail(self, request, context):
+        """Marks the user whose single-use verification token this is as having a
+        verified email. REST: `POST /users/verify` with `{"token": "..."}`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetJwks(self, request, context):
         """The public keys that verify access tokens, as a JSON Web Key Set
         (RFC 7517). REST: `GET /.well-known/jwks.json`.
@@ -125,6 +178,26 @@ def add_AuthServiceServicer_to_server(servicer, server):
             'GetMe': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMe,
                     request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetMeRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'UpdateMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMe,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.UpdateMeRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.SerializeToString,
+            ),
+            'DeleteMe': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMe,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeResponse.SerializeToString,
+            ),
+            'VerifyEmail': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyEmail,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.VerifyEmailRequest.FromString,
                     response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.User.SerializeToString,
             ),
             'GetJwks': grpc.unary_unary_rpc_method_handler(
@@ -221,6 +294,114 @@ class AuthService:
             target,
             '/cigar.auth.v1.AuthService/GetMe',
             cigar_dot_auth_dot_v1_dot_auth__pb2.GetMeRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/UpdateMe',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.UpdateMeRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/ChangePassword',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ChangePasswordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/DeleteMe',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.DeleteMeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyEmail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/VerifyEmail',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.VerifyEmailRequest.SerializeToString,
             cigar_dot_auth_dot_v1_dot_auth__pb2.User.FromString,
             options,
             channel_credentials,

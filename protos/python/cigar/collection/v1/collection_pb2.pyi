@@ -117,3 +117,13 @@ class ListMyCigarsResponse(_message.Message):
     CIGARS_FIELD_NUMBER: _ClassVar[int]
     cigars: _containers.RepeatedCompositeFieldContainer[Cigar]
     def __init__(self, cigars: _Optional[_Iterable[_Union[Cigar, _Mapping]]] = ...) -> None: ...
+
+class DeleteMyCigarsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteMyCigarsResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: int
+    def __init__(self, deleted: _Optional[int] = ...) -> None: ...

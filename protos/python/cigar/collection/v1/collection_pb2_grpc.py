@@ -74,6 +74,11 @@ class CollectionServiceStub:
                 request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.SerializeToString,
                 response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.FromString,
                 _registered_method=True)
+        self.DeleteMyCigars = channel.unary_unary(
+                '/cigar.collection.v1.CollectionService/DeleteMyCigars',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.SerializeToString,
+                response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.FromString,
+                _registered_method=True)
 
 
 class CollectionServiceServicer:
@@ -137,6 +142,17 @@ class CollectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteMyCigars(self, request, context):
+        """--- account deletion (issue 3) ---
+        Deletes every cigar of a deleted account and refuses that user's tokens
+        from then on. Internal: called by AuthService (no REST route), with a
+        short-lived token whose audience is "cigar-account-deletion", which no
+        other RPC accepts. Idempotent, so AuthService may retry it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CollectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +185,11 @@ def add_CollectionServiceServicer_to_server(servicer, server):
                     servicer.ListMyCigars,
                     request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.FromString,
                     response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.SerializeToString,
+            ),
+            'DeleteMyCigars': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMyCigars,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.FromString,
+                    response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -342,6 +363,33 @@ class CollectionService:
             '/cigar.collection.v1.CollectionService/ListMyCigars',
             cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.SerializeToString,
             cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMyCigars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/DeleteMyCigars',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.SerializeToString,
+            cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.FromString,
             options,
             channel_credentials,
             insecure,

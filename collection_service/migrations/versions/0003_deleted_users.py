@@ -1,0 +1,29 @@
+"""deleted_users table: accounts deleted in auth_service, whose tokens are refused (issue 3)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-26
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "deleted_users",
+        sa.Column("user_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column(
+            "deleted_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_deleted_users")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("deleted_users")
