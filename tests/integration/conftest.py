@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ class Services:
     collection: collection_pb2_grpc.CollectionServiceStub
     auth_db_url: str
     collection_db_url: str
+    mail: MailBox
+
+    def verification_token(self, email: str) -> str:
+        """The token of the newest verification email sent to `email`."""
+        body = next(body for to, body in reversed(self.mail.sent) if to == email)
+        return re.search(r"^\s*([A-Za-z0-9_-]{40,})\s*$", body, re.MULTILINE).group(1)  # type: ignore[union-attr]
 
     async def register(self, name: str, password: str = "correct horse battery") -> auth_pb2.User:
         return await self.auth.CreateUser(
@@ -40,6 +47,16 @@ class Services:
     async def create_cigar(self, token: str, **fields: object) -> collection_pb2.Cigar:
         request = collection_pb2.CreateCigarRequest(**{"name": "Robusto", "brand": "Padrón", "rating": 4, **fields})
         return await self.collection.CreateCigar(request, metadata=bearer(token))
+
+
+class MailBox:
+    """An EmailSender that keeps what it is given (auth_service/mailer.py has the real ones)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, body))
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -57,13 +74,15 @@ async def services(
     await migrate("auth", auth_url)
     await migrate("collection", collection_url)
     auth_port, collection_port = free_port(), free_port()
+    mail = MailBox()
     auth = await start_auth(
         AuthSettings(
             port=auth_port,
             database_url=auth_url,
             private_key_file=key_file,
             collection_service_addr=f"127.0.0.1:{collection_port}",
-        )
+        ),
+        sender=mail,
     )
     collection = await start_collection(
         CollectionSettings(
@@ -80,6 +99,7 @@ async def services(
         collection=collection_pb2_grpc.CollectionServiceStub(collection_channel),
         auth_db_url=auth_url,
         collection_db_url=collection_url,
+        mail=mail,
     )
     await auth_channel.close()
     await collection_channel.close()

@@ -27,6 +27,9 @@ class FakeUsers:
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], hashed_password=hashed_password)
 
+    async def set_email_verified(self, user_id: int) -> None:
+        self.rows[user_id] = dataclasses.replace(self.rows[user_id], email_verified=True)
+
     async def add(self, new: NewUser) -> User:
         if await self.get_by_username(new.username):
             raise UsernameTaken()

@@ -8,7 +8,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from auth_service.domain import InvalidCredentials, InvalidInput, NewUser, TooManyAttempts
+from auth_service.domain import EmailNotVerified, InvalidCredentials, InvalidInput, NewUser, TooManyAttempts
 from auth_service.keys import create_key_file
 from auth_service.login import TokenService
 from auth_service.passwords import PasswordHasher
@@ -132,6 +132,20 @@ async def test_a_bcrypt_hash_is_replaced_by_argon2id_at_the_next_successful_logi
     assert rehashed.startswith("$argon2id$")
     assert await login.attempt("seed", "testpassword", OWNER) == "ok"
     assert (await login.users.get_by_username("seed")).hashed_password == rehashed  # no rehash when current
+
+
+async def test_unverified_users_may_log_in_unless_the_setting_forbids_it(login: Login, tmp_path: Path) -> None:
+    assert await login.attempt("alice", "correct horse", OWNER) == "ok"
+    issuer = TokenIssuer(create_key_file(tmp_path / "k2.pem"), "i", "a", timedelta(minutes=30), login.clock)
+    strict = TokenService(
+        lambda: FakeAuthUow(login.users), login.hasher, issuer, Throttle(POLICY), login.clock, allow_unverified=False
+    )
+    with pytest.raises(EmailNotVerified):
+        await strict.issue_token("password", "alice", "correct horse", OWNER)
+    with pytest.raises(InvalidCredentials):  # a wrong password still says nothing about verification
+        await strict.issue_token("password", "alice", "wrong", OWNER)
+    await login.users.set_email_verified(1)
+    assert (await strict.issue_token("password", "alice", "correct horse", OWNER)).access_token
 
 
 @pytest.mark.parametrize("password", ["password", "12345678", "Password1", "qwertyuiop", "ILOVEYOU"])

@@ -1,0 +1,130 @@
+"""Profile management, account deletion and email verification over gRPC, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+from cigar.auth.v1 import auth_pb2
+from cigar.collection.v1 import collection_pb2
+
+from tests.integration.conftest import Services, bearer
+
+PASSWORD = "correct horse battery"
+
+
+def unique(prefix: str = "prof") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+async def code_of(call) -> grpc.StatusCode:
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        return exc.code()
+    return grpc.StatusCode.OK
+
+
+async def test_a_new_email_is_stored_normalised_and_unverified(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    token = await services.login(name)
+    user = await services.auth.UpdateMe(
+        auth_pb2.UpdateMeRequest(email=f"{name}@NEW.example.com"), metadata=bearer(token)
+    )
+    assert (user.email, user.email_verified) == (f"{name}@new.example.com", False)
+    me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token))
+    assert me.email == f"{name}@new.example.com"
+
+
+async def test_an_email_of_another_user_is_already_exists_and_a_bad_one_is_invalid(services: Services) -> None:
+    first, second = unique(), unique()
+    await services.register(first)
+    await services.register(second)
+    token = await services.login(second)
+    taken = services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email=f"{first}@example.com"), metadata=bearer(token))
+    assert await code_of(taken) == grpc.StatusCode.ALREADY_EXISTS
+    bad = services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email="not-an-email"), metadata=bearer(token))
+    assert await code_of(bad) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_password_change_needs_the_current_password_and_a_good_new_one(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    token = await services.login(name)
+
+    def change(current: str, new: str):
+        request = auth_pb2.ChangePasswordRequest(current_password=current, new_password=new)
+        return services.auth.ChangePassword(request, metadata=bearer(token))
+
+    assert await code_of(change("wrong one", "brand new secret")) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await code_of(change(PASSWORD, "password1")) == grpc.StatusCode.INVALID_ARGUMENT  # common
+    assert await code_of(change(PASSWORD, "brand new secret")) == grpc.StatusCode.OK
+    assert await services.login(name, "brand new secret")
+    with pytest.raises(grpc.aio.AioRpcError):
+        await services.login(name, PASSWORD)
+
+
+async def test_deleting_the_account_deletes_the_cigars_and_refuses_the_users_tokens_everywhere(
+    services: Services,
+) -> None:
+    name = unique()
+    user = await services.register(name)
+    token = await services.login(name)
+    await services.create_cigar(token)
+    await services.create_cigar(token)
+    assert await code_of(services.auth.DeleteMe(auth_pb2.DeleteMeRequest(), metadata=bearer(token))) == (
+        grpc.StatusCode.OK
+    )
+    for call in (
+        services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token)),
+        services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token)),
+        services.collection.CreateCigar(
+            collection_pb2.CreateCigarRequest(name="n", brand="b", rating=3), metadata=bearer(token)
+        ),
+    ):
+        assert await code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+    listed = await services.collection.ListCigars(collection_pb2.ListCigarsRequest(limit=100))
+    assert all(c.owner_id != user.id for c in listed.cigars)
+    again = await services.register(name)  # the username is free again, under a new id
+    assert again.id != user.id
+
+
+async def test_an_access_token_cannot_delete_cigars_through_the_internal_rpc(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    token = await services.login(name)
+    await services.create_cigar(token)
+    call = services.collection.DeleteMyCigars(collection_pb2.DeleteMyCigarsRequest(), metadata=bearer(token))
+    assert await code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+    mine = await services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token))
+    assert len(mine.cigars) == 1
+
+
+async def test_the_emailed_token_verifies_the_address_once(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    email_token = services.verification_token(f"{name}@example.com")
+    verified = await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=email_token))
+    assert (verified.username, verified.email_verified) == (name, True)
+    me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(await services.login(name)))
+    assert me.email_verified
+    reuse = services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=email_token))
+    assert await code_of(reuse) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await code_of(services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token="x" * 43))) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+
+
+async def test_a_token_sent_to_a_former_address_no_longer_verifies(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    old_token = services.verification_token(f"{name}@example.com")
+    token = await services.login(name)
+    await services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email=f"{name}@other.example.com"), metadata=bearer(token))
+    assert await code_of(services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=old_token))) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    new_token = services.verification_token(f"{name}@other.example.com")
+    assert (await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=new_token))).email_verified
