@@ -82,7 +82,14 @@ class AuthService:
     async def get_profile(self, authorization: str | None) -> Profile:
         token = bearer_token(authorization)
         user_id = self._verifier.verify(token)
-        user, cigars = await asyncio.gather(self._load_user(user_id), self._cigars.list_mine(token))
+        user, cigars = await asyncio.gather(
+            self._load_user(user_id), self._cigars.list_mine(token), return_exceptions=True
+        )
+        # A deleted user is told 401 even while collection_service is down: the user check decides first.
+        for outcome in (user, cigars):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(user, User) and isinstance(cigars, list)
         return Profile(user=user, cigars=cigars)
 
     async def _load_user(self, user_id: int) -> User:

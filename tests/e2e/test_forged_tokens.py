@@ -127,3 +127,16 @@ async def test_the_genuine_token_still_passes_both_services(
     _, _, token = victim
     assert [r.status_code for r in rest_calls(http, f"Bearer {token}")] == [200, 201]
     assert await grpc_codes(running, f"Bearer {token}") == [grpc.StatusCode.OK] * 2
+
+
+def delete_me(http: httpx.Client, token: str) -> int:
+    return http.delete("/users/me/", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+async def test_the_token_of_a_deleted_user_is_refused_by_both_services_over_rest_and_grpc(
+    running: Running, http: httpx.Client, frontend: Frontend
+) -> None:
+    _, token = frontend.token_for_new_user()
+    assert delete_me(http, token) == 204
+    assert [r.status_code for r in rest_calls(http, f"Bearer {token}")] == [401, 401]
+    assert await grpc_codes(running, f"Bearer {token}") == [grpc.StatusCode.UNAUTHENTICATED] * 2

@@ -1,6 +1,6 @@
-"""Key rotation end to end on a stack of its own: rotate while tokens are in flight, restart auth_service,
-and check that nothing that should pass is refused and nothing that should be refused passes.
-Rotation does not touch the database, so this runs on SQLite only."""
+"""Restarts on a stack of its own: key rotation while tokens are in flight, and an account deletion that
+completes once collection_service is back. Neither depends on the database engine (the outbox and
+counters are covered on both in tests/integration), so this stack runs on SQLite only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from auth_service.keys import create_key_file
-from scripts.stack import ROOT, Stack, StackConfig, prepare, restart_service, start
+from scripts.stack import ROOT, Stack, StackConfig, prepare, restart_service, start, stop_service
 from tests.conftest import free_port
 from tests.e2e.conftest import Frontend
 
@@ -32,8 +32,9 @@ JWKS_MIN_REFRESH = 5.0
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, IO[bytes]]]:
     var = tmp_path_factory.mktemp("rotation")
+    fast_outbox = {"AUTH_OUTBOX_POLL_SECONDS": "0.2", "AUTH_OUTBOX_MAX_BACKOFF_SECONDS": "0.5"}
     config = StackConfig(var_dir=var, gateway_port=free_port(), admin_port=free_port(), auth_port=free_port(),
-                         collection_port=free_port())  # fmt: skip
+                         collection_port=free_port(), extra_env=fast_outbox)  # fmt: skip
     prepare(config)
     with (var / "stack.log").open("wb") as log:
         stack = start(config, log=log)
@@ -98,3 +99,32 @@ def test_tokens_in_flight_survive_a_rotation_and_new_tokens_use_the_new_key(
             headers={"kid": rogue.kid},
         )  # fmt: skip
         assert calls(client, forged) == [401, 401]
+
+
+def test_an_account_deletion_completes_once_collection_service_is_back(own_stack: tuple[Stack, IO[bytes]]) -> None:
+    stack, log = own_stack
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        frontend = Frontend(client)
+        _, token = frontend.token_for_new_user()
+        headers = {"Authorization": f"Bearer {token}"}
+        cigar_id = client.post("/cigars/", json=CIGAR, headers=headers).json()["id"]
+
+        stop_service(stack, "collection_service")
+        assert client.delete("/users/me/", headers=headers).status_code == 204  # accepted, cigars still pending
+        assert client.get("/users/me/", headers=headers).status_code == 401
+        time.sleep(1.0)  # several failed attempts, each with back-off
+        restart_service(stack, "collection_service", log)
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ids = {c["id"] for c in client.get("/cigars/?limit=100").json()} if _serving(client) else {cigar_id}
+            if cigar_id not in ids:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the cigar of the deleted account is still there")
+        assert client.post("/cigars/", json=CIGAR, headers=headers).status_code == 401
+
+
+def _serving(client: httpx.Client) -> bool:
+    return client.get("/cigars/?limit=1").status_code == 200
