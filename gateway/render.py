@@ -20,7 +20,7 @@ DEFAULTS = {
     "COLLECTION_HOST": "127.0.0.1",
     "COLLECTION_PORT": "50052",
     "CORS_ALLOW_ORIGIN_REGEX": ".*",
-    "TOKEN_RATE_LIMIT_BURST": "60",  # POST /token per client address per minute (auth_service throttles finer)
+    "TOKEN_RATE_LIMIT_BURST": "300",  # POST /token per client address per minute (auth_service throttles finer)
     "GATEWAY_DIR": str(GATEWAY_DIR),
 }
 

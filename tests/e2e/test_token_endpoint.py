@@ -7,7 +7,10 @@ import itertools
 import httpx
 import pytest
 
+from gateway.render import DEFAULTS
 from tests.e2e.conftest import Frontend, Running
+
+BURST = int(DEFAULTS["TOKEN_RATE_LIMIT_BURST"])  # Envoy's /token requests per address per minute
 
 # Each test hammers from its own loopback address (all of 127/8 is local), so that the per-address
 # counters of the other tests, which all come from 127.0.0.1, are never touched.
@@ -60,9 +63,9 @@ def test_repeated_bad_passwords_get_429_with_retry_after_while_the_owner_still_l
 def test_envoy_limits_token_requests_per_address_as_an_outer_guard(running: Running, frontend: Frontend) -> None:
     with client_from_new_address(running) as flooder:
         # invalid requests: answered at once by auth_service, so only Envoy's bucket is spent
-        responses = [flooder.post("/token", data={"username": "x"}) for _ in range(61)]
-    assert [r.status_code for r in responses] == [400] * 60 + [429]
-    assert responses[60].headers["retry-after"] == "60"
-    assert responses[60].json()["detail"]
+        responses = [flooder.post("/token", data={"username": "x"}) for _ in range(BURST + 1)]
+    assert [r.status_code for r in responses] == [400] * BURST + [429]
+    assert responses[BURST].headers["retry-after"] == "60"
+    assert responses[BURST].json()["detail"]
     _, username = frontend.register()
     assert frontend.login(username).status_code == 200  # other addresses are not affected

@@ -148,7 +148,8 @@ class AuthServiceServicer:
 
     def VerifyEmail(self, request, context):
         """Marks the user whose single-use verification token this is as having a
-        verified email. REST: `POST /users/verify` with `{"token": "..."}`.
+        verified email and returns them (with an empty `cigars` list: the call
+        carries no bearer token). REST: `POST /users/verify` with `{"token": "..."}`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
