@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
@@ -60,3 +61,14 @@ async def test_a_success_resets_the_count_of_failures(services: Services) -> Non
     for _ in range(3):
         assert await attempt(services, name, "wrong password", owner) == grpc.StatusCode.INVALID_ARGUMENT
     assert await attempt(services, name, "correct horse battery", owner) == grpc.StatusCode.OK
+
+
+async def test_concurrent_failures_on_fresh_counters_are_all_counted_answers_never_internal(
+    services: Services,
+) -> None:
+    name, attacker = unique(), address()
+    await services.register(name)
+    codes = await asyncio.gather(*(attempt(services, name, f"wrong {i}", attacker) for i in range(4)))
+    assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 4
+    assert await attempt(services, name, "wrong again", attacker) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await attempt(services, name, "correct horse battery", attacker) == grpc.StatusCode.RESOURCE_EXHAUSTED
