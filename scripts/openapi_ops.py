@@ -82,6 +82,8 @@ def operation(
     if rest.auth:
         op["security"] = BEARER
     op["responses"] = {str(rest.status): success(gen, method.output_type, rest)}
+    if rest.no_live_example:
+        op["x-no-live-example"] = rest.no_live_example  # read by tests/e2e/test_openapi_conformance.py
     for status in error_statuses(rest, bool(body) or any(p["in"] == "query" for p in params), bool(path_fields)):
         op["responses"][str(status)] = error_response(status)
     return op

@@ -17,6 +17,8 @@ class Rest:
     trailing_slash: bool = False  # the contract documents the path with a trailing slash (both forms work)
     errors: tuple[int, ...] = ()  # error statuses besides the automatic ones (see error_statuses)
     headers: dict[str, str] = field(default_factory=dict)  # fixed response headers: name -> description
+    # why tests/e2e/test_openapi_conformance.py must not send this example live (empty: it does send it)
+    no_live_example: str = ""
 
 
 # Keyed by full method name. A method that is missing here gets the defaults: 200, public, JSON.
@@ -25,8 +27,21 @@ OVERRIDES: dict[str, Rest] = {
     "cigar.auth.v1.AuthService.Token": Rest(
         form=True,
         headers={"Cache-Control": "Always `no-store` (RFC 6749 section 5.1)."},
+        errors=(429,),
     ),
     "cigar.auth.v1.AuthService.GetMe": Rest(auth=True, trailing_slash=True),
+    # issue 3: profile management and email verification (README "Profiles", "Email verification")
+    "cigar.auth.v1.AuthService.UpdateMe": Rest(auth=True, trailing_slash=True, errors=(409,)),
+    "cigar.auth.v1.AuthService.ChangePassword": Rest(status=204, auth=True),
+    "cigar.auth.v1.AuthService.DeleteMe": Rest(
+        status=204,
+        auth=True,
+        trailing_slash=True,
+        no_live_example="it deletes the example user; tests/e2e/test_profile_rest.py deletes one of its own",
+    ),
+    "cigar.auth.v1.AuthService.VerifyEmail": Rest(
+        no_live_example="its token only exists in an email; tests/e2e/test_profile_rest.py reads one from the log",
+    ),
     "cigar.collection.v1.CollectionService.ListCigars": Rest(bare_array="cigars", trailing_slash=True),
     "cigar.collection.v1.CollectionService.CreateCigar": Rest(status=201, auth=True, trailing_slash=True),
     "cigar.collection.v1.CollectionService.UpdateCigar": Rest(auth=True, errors=(403,)),
@@ -53,6 +68,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rating": 4,
     },
     "CigarChanges": {"rating": 5, "flavor_notes": "Cedar, leather"},
+    "UpdateMeRequest": {"email": "testuser@example.org"},
+    "ChangePasswordRequest": {"current_password": "testpassword", "new_password": "a longer passphrase"},
+    "VerifyEmailRequest": {"token": "<the token from the verification email>"},
 }
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -93,6 +111,8 @@ ERROR_DESCRIPTIONS = {
     403: "The resource belongs to someone else.",
     404: "No such resource.",
     409: "Already exists (e.g. `username_taken`, `email_taken`).",
+    429: "Too many failed logins for this account or from this address (`too_many_attempts`), or too many "
+    "requests from this address: wait `Retry-After` seconds.",
     503: "A backend service is down.",
 }
 

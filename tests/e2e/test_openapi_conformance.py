@@ -77,6 +77,8 @@ def test_the_gateway_serves_swagger_ui_and_its_assets_without_a_cdn(http: httpx.
 def test_every_documented_example_gets_the_documented_answer(http: httpx.Client) -> None:
     token, created = None, {}
     for path, verb, op in documented_operations():
+        if op.get("x-no-live-example"):  # the reason is in the document; another test covers the operation
+            continue
         response = http.request(verb.upper(), **example_request(path, op, token, created))
         where = f"{verb.upper()} {path} -> {response.status_code} {response.text[:300]}"
         documented = op["responses"].get(str(response.status_code))

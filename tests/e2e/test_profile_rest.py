@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -19,13 +20,24 @@ def new_user(frontend: Frontend) -> tuple[int, str, str]:
     return response.json()["id"], username, frontend.login(username).json()["access_token"]
 
 
+def log_messages(text: str) -> str:
+    """The log with JSON lines (AUTH_LOG_FORMAT=json) replaced by their message, text lines kept."""
+    messages = []
+    for line in text.splitlines():
+        try:
+            messages.append(json.loads(line)["message"])
+        except (ValueError, KeyError, TypeError):
+            messages.append(line)
+    return "\n".join(messages)
+
+
 def emailed_token(running: Running, email: str, timeout: float = 5.0) -> str:
     """The development sender writes verification emails to the log (AUTH_EMAIL_SENDER=log)."""
     log = running.stack.config.var_dir / "stack.log"
     pattern = re.compile(rf"email \(development sender, not sent\) to={re.escape(email)} .*?\n\n([\w-]{{40,}})\n", re.S)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = pattern.findall(log.read_text(errors="replace"))
+        found = pattern.findall(log_messages(log.read_text(errors="replace")))
         if found:
             return found[-1]
         time.sleep(0.1)
