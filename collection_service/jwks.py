@@ -46,7 +46,8 @@ class JwksCache:
     """Keys by kid. A miss triggers at most one fetch at a time and at most one per `min_interval`
     seconds, so a flood of tokens with made-up kids cannot turn into a flood of calls to auth_service.
     A failed fetch may be retried after `retry_after_failure` seconds (at most `min_interval`).
-    Keys once seen are kept: a restart of auth_service does not empty this cache."""
+    A successful fetch replaces the set: a key auth_service stops publishing stops being trusted.
+    A failed one keeps it: an outage or restart of auth_service does not empty this cache."""
 
     def __init__(
         self,
@@ -94,16 +95,22 @@ class JwksCache:
             log.warning("cannot fetch JWKS from auth_service: %s", exc)
             return False
         self._last_fetch_failed = False
-        for jwk in jwks:
-            key = _public_key(jwk)
-            if key is not None and jwk.kid:
-                self._keys[jwk.kid] = key
-        log.info("JWKS refreshed: %d key(s) known", len(self._keys))
+        keys = {jwk.kid: key for jwk in jwks if jwk.kid and (key := _public_key(jwk)) is not None}
+        if keys.keys() != self._keys.keys():
+            log.info("JWKS changed: %d key(s) known", len(keys))
+        self._keys = keys
         return True
 
-    async def warm_up(self, retry_seconds: float = 2.0, max_retry_seconds: float = 30.0) -> None:
-        """At start-up, fetch until it works (auth_service may start after us), backing off."""
+    async def keep_fresh(
+        self, every_seconds: float, retry_seconds: float = 2.0, max_retry_seconds: float = 30.0
+    ) -> None:
+        """Fetch at start-up (auth_service may start after us, so retry with back-off), then every
+        `every_seconds`: a key prepared for rotation is known before the first token signed with it."""
         delay = retry_seconds
-        while not await self.refresh():
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_retry_seconds)
+        while True:
+            if await self.refresh():
+                delay = retry_seconds
+                await asyncio.sleep(every_seconds)
+            else:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_retry_seconds)

@@ -88,7 +88,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     # Public reads never need auth_service, so start serving at once and fetch the keys in the
     # background; a token that arrives first triggers its own (rate-limited) fetch.
-    warmup = asyncio.create_task(jwks.warm_up())
+    warmup = asyncio.create_task(jwks.keep_fresh(settings.jwks_refresh_seconds))
     log.info("collection_service listening on %s:%d", settings.host, port)
     return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup, metrics)
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     deletion_audience: str = "cigar-account-deletion"
     rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
     jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
+    jwks_refresh_seconds: float = Field(60.0, gt=0, description="background JWKS refresh period")
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")

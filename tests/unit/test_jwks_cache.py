@@ -79,17 +79,38 @@ async def test_keys_stay_known_while_auth_service_is_down(tmp_path: Path) -> Non
     assert await cache.get(jwk.kid) is not None
 
 
-async def test_warm_up_retries_until_auth_service_answers(tmp_path: Path) -> None:
-    jwk = jwk_of(tmp_path, "a.pem")
-    auth = FakeAuth([jwk])
+async def test_keep_fresh_retries_until_auth_service_answers_then_follows_its_key_set(tmp_path: Path) -> None:
+    old, new = jwk_of(tmp_path, "old.pem"), jwk_of(tmp_path, "new.pem")
+    auth = FakeAuth([old])
     auth.down = True
     cache = JwksCache(auth, min_interval=0)
-    task = asyncio.create_task(cache.warm_up(retry_seconds=0.01, max_retry_seconds=0.02))
-    await asyncio.sleep(0.1)
-    auth.down = False
-    await asyncio.wait_for(task, 1)
-    assert auth.calls >= 2
-    assert await cache.get(jwk.kid) is not None
+    task = asyncio.create_task(cache.keep_fresh(every_seconds=0.05, retry_seconds=0.01, max_retry_seconds=0.02))
+    try:
+        await asyncio.sleep(0.1)
+        auth.down = False
+        async with asyncio.timeout(1):
+            while await cache.get(old.kid) is None:
+                await asyncio.sleep(0.01)
+        auth.jwks = [new]  # a rotation published the next key and dropped the old one
+        async with asyncio.timeout(1):
+            while await cache.get(new.kid) is None:
+                await asyncio.sleep(0.01)
+        assert await cache.get(old.kid) is None  # no longer published: no longer trusted
+    finally:
+        task.cancel()
+
+
+async def test_a_key_no_longer_published_is_dropped_but_an_outage_keeps_the_set(tmp_path: Path) -> None:
+    a, b = jwk_of(tmp_path, "a.pem"), jwk_of(tmp_path, "b.pem")
+    auth = FakeAuth([a, b])
+    cache = JwksCache(auth, min_interval=0, monotonic=Clock())
+    assert await cache.refresh()
+    auth.jwks = [b]
+    assert await cache.refresh()
+    assert await cache.get(a.kid) is None
+    auth.down = True
+    assert not await cache.refresh()
+    assert await cache.get(b.kid) is not None
 
 
 async def test_a_failed_fetch_may_be_retried_sooner_than_a_successful_one(tmp_path: Path) -> None:
@@ -122,9 +143,9 @@ async def test_the_start_up_fetch_and_a_burst_of_misses_share_one_fetch(tmp_path
     jwk = jwk_of(tmp_path, "a.pem")
     auth = FakeAuth([jwk])
     cache = JwksCache(auth, min_interval=5, monotonic=Clock())
-    warm = asyncio.create_task(cache.warm_up())
-    await asyncio.sleep(0)  # the warm-up fetch is in flight
+    warm = asyncio.create_task(cache.keep_fresh(every_seconds=60))
+    await asyncio.sleep(0)  # the start-up fetch is in flight
     keys = await asyncio.gather(*(cache.get(jwk.kid) for _ in range(50)))
-    await warm
+    warm.cancel()
     assert all(k is not None for k in keys)
     assert auth.calls == 1
