@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -91,3 +91,12 @@ def run_migrations(service: str, url: str) -> None:
 
 async def migrate(service: str, url: str) -> None:
     await asyncio.to_thread(run_migrations, service, url)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0, interval: float = 0.01) -> None:
+    """Poll `check` until it is true; fail the test if it is not within `within` seconds."""
+    for _ in range(max(1, int(within / interval))):
+        if await check():
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {within}s")

@@ -24,7 +24,7 @@ from auth_service.tokens import TokenIssuer
 from collection_service.server import RunningServer
 from collection_service.server import start as start_collection
 from collection_service.settings import Settings as CollectionSettings
-from tests.conftest import BACKENDS, Databases, database_url, migrate
+from tests.conftest import BACKENDS, Databases, database_url, eventually, migrate
 from tests.integration.conftest import bearer
 
 
@@ -137,9 +137,7 @@ async def test_a_burst_of_unknown_kids_costs_auth_service_at_most_one_fetch(
     server.add_insecure_port(f"127.0.0.1:{collection_alone.free_auth_port()}")
     await server.start()
     try:
-        async with asyncio.timeout(10):  # as at start-up: fetch until auth_service answers
-            while not await running.jwks.refresh():
-                await asyncio.sleep(0.2)
+        await eventually(running.jwks.refresh, within=10, interval=0.2)  # as at start-up
         before = counting.calls
         strangers = [token_signed_with(create_key_file(tmp_path / f"k{i}.pem")) for i in range(100)]
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:

@@ -10,6 +10,7 @@ from cigar.auth.v1 import auth_pb2
 
 from auth_service.keys import create_key_file
 from collection_service.jwks import JwksCache, JwksUnavailable
+from tests.conftest import eventually
 
 
 class FakeAuth:
@@ -79,6 +80,10 @@ async def test_keys_stay_known_while_auth_service_is_down(tmp_path: Path) -> Non
     assert await cache.get(jwk.kid) is not None
 
 
+async def has_key(cache: JwksCache, kid: str) -> bool:
+    return await cache.get(kid) is not None
+
+
 async def test_keep_fresh_retries_until_auth_service_answers_then_follows_its_key_set(tmp_path: Path) -> None:
     old, new = jwk_of(tmp_path, "old.pem"), jwk_of(tmp_path, "new.pem")
     auth = FakeAuth([old])
@@ -88,13 +93,9 @@ async def test_keep_fresh_retries_until_auth_service_answers_then_follows_its_ke
     try:
         await asyncio.sleep(0.1)
         auth.down = False
-        async with asyncio.timeout(1):
-            while await cache.get(old.kid) is None:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: has_key(cache, old.kid), within=1)
         auth.jwks = [new]  # a rotation published the next key and dropped the old one
-        async with asyncio.timeout(1):
-            while await cache.get(new.kid) is None:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: has_key(cache, new.kid), within=1)
         assert await cache.get(old.kid) is None  # no longer published: no longer trusted
     finally:
         task.cancel()
