@@ -49,6 +49,11 @@ def load_signing_key(path: Path) -> SigningKey:
         data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read private key file {path}: {exc.strerror}") from exc
+    if b"-----BEGIN" not in data:
+        # An empty file or a placeholder left from a template (compose secret, Kubernetes Secret).
+        raise KeyFileError(
+            f"{path} holds no PEM key (empty or a placeholder); create one with `python -m auth_service genkey PATH`"
+        )
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.run_postgres import NAMES, postgres_urls
 from scripts.stack import Stack, StackConfig, prepare, start
-from tests.conftest import BACKENDS, Databases, database_url, free_port
+from tests.conftest import BACKENDS, PG_ADMIN_URL, Databases, database_url, free_port
 
 
 @dataclass
@@ -47,6 +48,15 @@ async def running(
 ) -> AsyncIterator[Running]:
     backend = request.param
     var = tmp_path_factory.mktemp(f"e2e-{backend}")
+    if backend == "postgres":
+        # The `make run-postgres` path: one database per service, created by the same code.
+        names = {setting: f"cigar_e2e_{uuid.uuid4().hex[:10]}" for setting in NAMES}
+        pg_databases.created.extend(names.values())
+        urls = await postgres_urls(PG_ADMIN_URL, names)
+    else:
+        urls = {
+            setting: await database_url(backend, setting.split("_")[0].lower(), var, pg_databases) for setting in NAMES
+        }
     config = StackConfig(
         var_dir=var,
         gateway_port=free_port(),
@@ -55,8 +65,8 @@ async def running(
         collection_port=free_port(),
         auth_metrics_port=free_port(),
         collection_metrics_port=free_port(),
-        auth_database_url=await database_url(backend, "auth", var, pg_databases),
-        collection_database_url=await database_url(backend, "collection", var, pg_databases),
+        auth_database_url=urls["AUTH_DATABASE_URL"],
+        collection_database_url=urls["COLLECTION_DATABASE_URL"],
         extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json"},
     )
     prepare(config)
