@@ -1,0 +1,98 @@
+"""What the deployment tests share: each entrypoint's real settings and commands, and Envoy validation."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from auth_service.settings import Settings as AuthSettings
+from collection_service.settings import Settings as CollectionSettings
+from gateway import entrypoint
+from gateway.render import DEFAULTS, GATEWAY_DIR, render
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BIN = Path(sys.executable).parent
+
+
+def setting_names(settings: type[BaseSettings]) -> set[str]:
+    """Every environment variable a pydantic Settings class reads (prefix + field name, and aliases)."""
+    prefix = settings.model_config.get("env_prefix", "")
+    names = set()
+    for name, field in settings.model_fields.items():
+        names.add(f"{prefix}{name}".upper())
+        for choice in getattr(field.validation_alias, "choices", []):
+            if isinstance(choice, str):
+                names.add(choice.upper())
+    return names
+
+
+# The module a container runs (`python -m MODULE ...`) -> the environment variables it reads.
+SETTINGS = {
+    "auth_service": setting_names(AuthSettings),
+    "collection_service": setting_names(CollectionSettings),
+    "gateway.entrypoint": set(DEFAULTS) | set(entrypoint.SETTINGS),
+}
+
+
+def module_of(command: list[str]) -> str:
+    assert command[:2] == ["python", "-m"], f"{command}: expected `python -m MODULE ...`"
+    return command[2]
+
+
+def assert_command_exists(command: list[str]) -> None:
+    """`python -m MODULE ARGS`: the module exists and its own argument parser accepts ARGS."""
+    module = module_of(command)
+    args = command[3:]
+    if module == "gateway.entrypoint":
+        assert len(args) <= 1 and set(args) <= set(entrypoint.COMMANDS), f"{command}: unknown gateway command"
+        return
+    main = importlib.import_module(f"{module}.__main__")
+    try:
+        parsed = main.parse_args(args)
+    except SystemExit as exc:  # argparse rejects unknown commands and options this way
+        raise AssertionError(f"{command}: {module} does not accept {args}") from exc
+    assert isinstance(parsed, argparse.Namespace)
+
+
+def envoy_config(env: Mapping[str, str]) -> dict:
+    """The Envoy config a gateway container renders from `env` (files from this checkout)."""
+    return yaml.safe_load(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}))
+
+
+def upstreams(config: dict) -> dict[str, tuple[str, int]]:
+    """cluster name -> (address, port) of its one endpoint."""
+    result = {}
+    for cluster in config["static_resources"]["clusters"]:
+        [endpoint] = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        socket = endpoint["endpoint"]["address"]["socket_address"]
+        result[cluster["name"]] = (socket["address"], int(socket["port_value"]))
+    return result
+
+
+def listener_port(config: dict) -> int:
+    [listener] = config["static_resources"]["listeners"]
+    return int(listener["address"]["socket_address"]["port_value"])
+
+
+def assert_envoy_accepts(env: Mapping[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "envoy.yaml"
+    path.write_text(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}))
+    result = subprocess.run([str(BIN / "envoy"), "--mode", "validate", "-c", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def key_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from auth_service.keys import create_key_file
+
+    path = tmp_path_factory.mktemp("deploy-key") / "auth_ed25519.pem"
+    create_key_file(path)
+    return path
