@@ -11,7 +11,7 @@ AUTH_PORT ?= 50051
 COLLECTION_PORT ?= 50052
 export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
 
-.PHONY: install run run-postgres test protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
+.PHONY: install run run-postgres measure-stack test protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 ## make run-postgres: the same on the local PostgreSQL server (PG_ADMIN_URL), one database per service, created if missing
 run-postgres: install
 	$(PY) -m scripts.run_postgres
+
+## make measure-stack: startup time and memory (RSS) of the stack on PostgreSQL, at rest and after the e2e suite
+measure-stack: install
+	$(PY) -m scripts.measure_stack
 
 ## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
 test: install test-deps

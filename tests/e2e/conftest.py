@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -47,6 +49,13 @@ async def running(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_databases: Databases
 ) -> AsyncIterator[Running]:
     backend = request.param
+    if external := os.environ.get("CIGAR_E2E_STACK"):
+        # scripts/measure_stack.py runs the suite against a stack it started and watches: {"backend", ports...}.
+        given = json.loads(external)
+        if given.pop("backend") != backend:
+            pytest.skip(f"CIGAR_E2E_STACK runs on another backend than {backend}")
+        yield Running(backend, Stack(StackConfig(**given)))
+        return
     var = tmp_path_factory.mktemp(f"e2e-{backend}")
     if backend == "postgres":
         # The `make run-postgres` path: one database per service, created by the same code.
