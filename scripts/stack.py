@@ -198,9 +198,15 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
 
 
 def main() -> int:
+    # Until everything is up, SIGTERM interrupts like Ctrl-C, so that start() stops what it had started
+    # (a SIGTERM in that window used to kill this process alone and orphan the children).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     config = StackConfig.from_env()
-    prepare(config)
-    stack = start(config)
+    try:
+        prepare(config)
+        stack = start(config)
+    except KeyboardInterrupt:
+        return 130
     print(f"REST gateway:        {stack.base_url}", flush=True)
     print(f"auth_service gRPC:   127.0.0.1:{config.auth_port}", flush=True)
     print(f"collection gRPC:     127.0.0.1:{config.collection_port}", flush=True)

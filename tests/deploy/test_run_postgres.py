@@ -64,7 +64,7 @@ def test_run_postgres_creates_both_databases_migrates_and_serves(pg_databases: D
         assert reply.status_code == 201, reply.text
     finally:
         stack.send_signal(signal.SIGTERM)
-        out, _ = stack.communicate(timeout=30)
+        out, _ = stack.communicate(timeout=60)
     assert stack.returncode == 0, out
     for name in names.values():
         assert f"database {name} created" in out
