@@ -33,6 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         errors = "; ".join(f"COLLECTION_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         print(f"{NAME}: invalid settings: {errors}", file=sys.stderr)
         return 2
+    if args.command == "health":
+        # First and light (no database or alembic imports): a container runs it every few seconds.
+        from .probe import serving
+
+        ok, status = serving(settings.host, settings.port)
+        print(f"{NAME}: {status}")
+        return 0 if ok else 1
     # Imported before logging is configured: alembic logs its plugin set-up at import, noise before one error line.
     from .db.check import DatabaseNotReady
 
@@ -59,12 +66,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         revision = asyncio.run(check_database(settings.database_url, require_head=True, wait=args.wait))
         print(f"{NAME}: database ready at revision {revision}")
         return 0
-    if args.command == "health":
-        from .probe import serving
-
-        ok, status = serving(settings.host, settings.port)
-        print(f"{NAME}: {status}")
-        return 0 if ok else 1
 
     from .server import serve
 
