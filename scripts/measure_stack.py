@@ -73,6 +73,10 @@ def main() -> int:
         var_dir=var,
         auth_database_url=urls["AUTH_DATABASE_URL"],
         collection_database_url=urls["COLLECTION_DATABASE_URL"],
+        # as deployed (docker-compose.yml, deploy/k8s): metrics on, JSON logs
+        auth_metrics_port=free_port(),
+        collection_metrics_port=free_port(),
+        extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json"},
         **ports,
     )
     stack = None

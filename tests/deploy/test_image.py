@@ -79,10 +79,10 @@ def test_the_installed_packages_carry_migrations_envoy_files_and_generated_code(
         files |= set(zipfile.ZipFile(wheel).namelist())
     template = (ROOT / "gateway" / "envoy.yaml.tmpl").read_text()
     needed = {"gateway/envoy.yaml.tmpl", "gateway/entrypoint.py"}
-    needed |= {f"gateway/{name}" for name in re.findall(r"\$\{GATEWAY_DIR\}/(\S+)", template)}
+    needed |= {f"gateway/{name}" for name in re.findall(r"\$\{GATEWAY_DIR\}/([^\s\"'}]+)", template)}
     for service in ("auth_service", "collection_service"):
         needed.add(f"{service}/alembic.ini")
         needed |= {str(p.relative_to(ROOT)) for p in (ROOT / service / "migrations").rglob("*.py")}
     generated = ROOT / "protos" / "python"
     needed |= {str(p.relative_to(generated)) for p in (generated / "cigar").rglob("*_pb2*.py")}
-    assert not needed - files
+    assert not needed - files, sorted(needed - files)

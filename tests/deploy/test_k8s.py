@@ -114,8 +114,12 @@ def test_each_service_runs_two_replicas_with_grpc_health_probes_on_its_port(obje
     deployment = find(objects, "Deployment", service)
     assert deployment["spec"]["replicas"] == 2
     [container] = deployment["spec"]["template"]["spec"]["containers"]
-    port = int(environment(objects, container)[PORT_SETTING[service]])
-    assert [p["containerPort"] for p in container["ports"]] == [port]
+    env = environment(objects, container)
+    port = int(env[PORT_SETTING[service]])
+    metrics = int(env[PORT_SETTING[service].replace("_PORT", "_METRICS_PORT")])
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"grpc": port, "metrics": metrics}
+    annotations = find(objects, "Deployment", service)["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics)
     assert container["readinessProbe"]["grpc"] == {"port": port, "service": HEALTH_NAMES[service]}
     assert container["livenessProbe"]["grpc"]["port"] == port
     assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]

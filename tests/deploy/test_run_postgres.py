@@ -43,6 +43,7 @@ def test_run_postgres_creates_both_databases_migrates_and_serves(pg_databases: D
         **names, "PG_ADMIN_URL": PG_ADMIN_URL, "VAR_DIR": str(tmp_path),
         "GATEWAY_PORT": str(gateway_port), "ENVOY_ADMIN_PORT": str(free_port()),
         "AUTH_PORT": str(free_port()), "COLLECTION_PORT": str(free_port()),
+        "AUTH_METRICS_PORT": str(free_port()), "COLLECTION_METRICS_PORT": str(free_port()),
     }  # fmt: skip
     stack = subprocess.Popen(
         [sys.executable, "-m", "scripts.run_postgres"], env=env, cwd=ROOT,
