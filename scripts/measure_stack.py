@@ -91,7 +91,10 @@ def main() -> int:
             print(f"start both services and Envoy until ready:     {ready - migrated:.2f} s")
             time.sleep(3)  # let start-up work (the JWKS fetch, Envoy's first health checks) settle
             report("at rest (3 s after ready)", stack)
-            env = {**os.environ, "CIGAR_E2E_STACK": json.dumps({"backend": "postgres", **ports})}
+            metrics = {"auth_metrics_port": config.auth_metrics_port}
+            metrics["collection_metrics_port"] = config.collection_metrics_port
+            external = {"backend": "postgres", "var_dir": str(var), **ports, **metrics}
+            env = {**os.environ, "CIGAR_E2E_STACK": json.dumps(external)}
             suite_began = time.monotonic()
             result = subprocess.run(
                 [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider", "-k", "postgres"],

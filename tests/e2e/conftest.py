@@ -54,6 +54,7 @@ async def running(
         given = json.loads(external)
         if given.pop("backend") != backend:
             pytest.skip(f"CIGAR_E2E_STACK runs on another backend than {backend}")
+        given["var_dir"] = Path(given["var_dir"])  # where its stack.log is
         yield Running(backend, Stack(StackConfig(**given)))
         return
     var = tmp_path_factory.mktemp(f"e2e-{backend}")
