@@ -84,6 +84,7 @@ def test_the_base_builds_and_every_object_validates_against_the_kubernetes_schem
     assert kinds == [
         "Deployment/auth", "Deployment/collection", "Deployment/gateway",
         "Job/auth-migrate", "Job/collection-migrate",
+        "PodDisruptionBudget/auth", "PodDisruptionBudget/collection", "PodDisruptionBudget/gateway",
         "Service/auth", "Service/collection", "Service/gateway",
     ]  # fmt: skip
 
@@ -123,6 +124,8 @@ def test_each_service_runs_two_replicas_with_grpc_health_probes_on_its_port(obje
     assert container["readinessProbe"]["grpc"] == {"port": port, "service": HEALTH_NAMES[service]}
     assert container["livenessProbe"]["grpc"]["port"] == port
     assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
+    budget = find(objects, "PodDisruptionBudget", service)["spec"]
+    assert budget["selector"] == deployment["spec"]["selector"] and budget["minAvailable"] == 1
 
 
 @pytest.mark.parametrize("service", ["auth", "collection"])
