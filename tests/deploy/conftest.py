@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -40,6 +41,24 @@ SETTINGS = {
     "collection_service": setting_names(CollectionSettings),
     "gateway.entrypoint": set(DEFAULTS) | set(entrypoint.SETTINGS),
 }
+
+
+SETTINGS_CLASSES: dict[str, type[BaseSettings]] = {
+    "auth_service": AuthSettings,
+    "collection_service": CollectionSettings,
+}
+
+
+def assert_settings_accept(module: str, env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's Settings, read from exactly this environment, validate (types, ranges, JSON lists)."""
+    if module not in SETTINGS_CLASSES:
+        return
+    for name in list(os.environ):
+        if name.startswith(("AUTH_", "COLLECTION_")) or name == "ACCESS_TOKEN_EXPIRE_MINUTES":
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    SETTINGS_CLASSES[module]()
 
 
 def module_of(command: list[str]) -> str:

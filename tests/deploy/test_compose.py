@@ -18,6 +18,7 @@ from tests.deploy.conftest import (
     SETTINGS,
     assert_command_exists,
     assert_envoy_accepts,
+    assert_settings_accept,
     envoy_config,
     listener_port,
     module_of,
@@ -99,11 +100,14 @@ def test_every_command_and_health_check_names_an_entrypoint_that_exists(project:
             assert_command_exists(service["healthcheck"]["test"][1:])
 
 
-def test_every_environment_variable_is_a_real_setting_of_its_service(project: dict) -> None:
+def test_every_environment_variable_is_a_real_setting_of_its_service_with_a_valid_value(
+    project: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, service in ours(project).items():
         module = module_of(service["command"])
         unknown = set(service.get("environment", {})) - SETTINGS[module]
         assert not unknown, f"{name} sets {unknown}, which {module} never reads"
+        assert_settings_accept(module, service.get("environment", {}), monkeypatch)
 
 
 def test_each_service_migrates_first_and_the_gateway_waits_for_healthy_services(project: dict) -> None:
@@ -136,6 +140,7 @@ def test_the_gateway_and_the_services_agree_on_addresses_and_ports(project: dict
     assert collection["COLLECTION_AUTH_SERVICE_ADDR"] == f"auth:{auth['AUTH_PORT']}"
     assert auth["AUTH_ISSUER"] == collection["COLLECTION_ISSUER"]
     assert auth["AUTH_AUDIENCE"] == collection["COLLECTION_AUDIENCE"]
+    assert auth["AUTH_DELETION_AUDIENCE"] == collection["COLLECTION_DELETION_AUDIENCE"]
     [published] = services["gateway"]["ports"]
     assert int(published["target"]) == listener_port(config) and published["host_ip"] == "127.0.0.1"
     assert_envoy_accepts(gateway, tmp_path)

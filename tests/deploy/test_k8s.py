@@ -19,6 +19,7 @@ from tests.deploy.conftest import (
     SETTINGS,
     assert_command_exists,
     assert_envoy_accepts,
+    assert_settings_accept,
     envoy_config,
     listener_port,
     module_of,
@@ -98,12 +99,15 @@ def test_every_command_and_probe_names_an_entrypoint_that_exists(objects: list[d
                     assert_command_exists(container[probe]["exec"]["command"])
 
 
-def test_every_environment_variable_is_a_real_setting_and_every_secret_key_exists(objects: list[dict]) -> None:
+def test_every_environment_variable_is_a_real_setting_with_a_valid_value_and_every_secret_key_exists(
+    objects: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, spec in pod_specs(objects).items():
         for container in containers(spec):
             env = environment(objects, container)
             module = module_of(container["command"])
             assert not set(env) - SETTINGS[module], f"{name}/{container['name']} sets settings {module} never reads"
+            assert_settings_accept(module, env, monkeypatch)
             for value in env.values():
                 if value.startswith("secret:"):
                     secret, key = value.removeprefix("secret:").split("/")
@@ -185,6 +189,8 @@ def test_envoy_reaches_every_ready_pod_of_each_service_on_its_port(objects: list
     )
     assert auth_env["AUTH_COLLECTION_SERVICE_ADDR"] == f"collection:{coll_env['COLLECTION_PORT']}"
     assert coll_env["COLLECTION_AUTH_SERVICE_ADDR"] == f"auth:{auth_env['AUTH_PORT']}"
+    for setting in ("ISSUER", "AUDIENCE", "DELETION_AUDIENCE"):
+        assert auth_env[f"AUTH_{setting}"] == coll_env[f"COLLECTION_{setting}"]
     [web] = find(objects, "Service", "gateway")["spec"]["ports"]
     [http] = [p for p in envoy["ports"] if p["name"] == web["targetPort"]]
     assert http["containerPort"] == listener_port(config)
