@@ -99,7 +99,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-
 def _rotate(settings: Settings, prepare: bool) -> int:
     from datetime import UTC, datetime
 
