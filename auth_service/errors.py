@@ -10,6 +10,7 @@ import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from .db.availability import database_unavailable
 from .domain import (
     AuthError,
     DependencyUnavailable,
@@ -72,7 +73,8 @@ def to_status(exc: AuthError) -> grpc.Status:
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turns domain errors into statuses and anything unexpected into INTERNAL with a logged traceback."""
+    """Domain errors → their status; a database that cannot be reached → UNAVAILABLE (retryable);
+    anything else → INTERNAL with a logged traceback and a generic message."""
 
     async def intercept_service(
         self,
@@ -92,7 +94,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(to_status(exc))
             except grpc.aio.AbortError:
                 raise
-            except Exception:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    log.warning("database unavailable in %s: %s", method, exc)
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable, try again later")
                 log.exception("unexpected error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 

@@ -9,9 +9,8 @@ from typing import Any
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from .db.availability import database_unavailable
 from .domain import CigarNotFound, CollectionError, InvalidInput, InvalidToken, KeysUnavailable, NotCigarOwner
 
 log = logging.getLogger(__name__)
@@ -63,16 +62,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(to_status(exc))
             except grpc.aio.AbortError:
                 raise
-            except (PoolTimeout, OSError) as exc:
-                log.warning("database unavailable in %s: %s", method, exc)
-                await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable, try again later")
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    log.warning("database connection lost in %s: %s", method, exc)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    log.warning("database unavailable in %s: %s", method, exc)
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "the database is unavailable, try again later")
-                log.exception("database error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            except Exception:
                 log.exception("unexpected error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 

@@ -31,6 +31,8 @@ class SqlUserRepository:
         return _to_domain(row) if row and row.deleted_at is None else None
 
     async def get_by_username(self, username: str) -> User | None:
+        if "\x00" in username:  # PostgreSQL text cannot hold NUL (it would raise), and no username has one
+            return None
         row = await self._session.scalar(select(UserRow).where(UserRow.username_key == username.casefold()))
         return _to_domain(row) if row else None
 
