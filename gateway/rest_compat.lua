@@ -54,8 +54,22 @@ local function kind_of(method, path)
   return "other"
 end
 
+-- The transcoder forwards REST headers as gRPC metadata, where a malformed grpc-timeout or a "-bin"
+-- value that is not base64 makes the gRPC server fail the call (a 500). Only gRPC clients may send them.
+local function strip_grpc_metadata(headers)
+  local reserved = {}
+  for key, _ in pairs(headers) do
+    if key:find("^grpc%-") or key:find("%-bin$") then reserved[#reserved + 1] = key end
+  end
+  for _, key in ipairs(reserved) do headers:remove(key) end
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
+  local ctype = (headers:get("content-type") or ""):lower()
+  if not (ctype == "application/grpc" or ctype:find("^application/grpc[+;]")) then
+    strip_grpc_metadata(headers)
+  end
   if headers:get(":method") == "OPTIONS" and headers:get("origin") == nil then
     -- not a CORS preflight (those are answered by the CORS filter): say what the API allows
     handle:respond({ [":status"] = "204", ["allow"] = "GET, POST, PATCH, DELETE, OPTIONS" }, "")
@@ -65,7 +79,6 @@ function envoy_on_request(handle)
   local meta = handle:streamInfo():dynamicMetadata()
   meta:set(META, "kind", kind)
   meta:set(META, "has_auth", headers:get("authorization") ~= nil and "1" or "0")
-  local ctype = (headers:get("content-type") or ""):lower()
   if kind == "token" and ctype:find("application/x-www-form-urlencoded", 1, true) then
     -- body() may wait for more data; handles taken before it are invalid afterwards.
     local body = handle:body()
