@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# tests/reliability runs a throwaway PostgreSQL cluster of its own (initdb, postgres): the server binaries.
+PG_BIN ?= /usr/lib/postgresql/15/bin
 
 # make run settings (environment overrides work too, e.g. GATEWAY_PORT=9000 make run)
 GATEWAY_HOST ?= 127.0.0.1
@@ -36,9 +38,12 @@ measure-stack: install
 	$(PY) -m scripts.measure_stack
 
 ## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
-test: install test-deps
+test: install test-deps $(PG_BIN)/initdb
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(PG_BIN)/initdb:
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql-15
 
 ## make protos: regenerate the Python stubs and the descriptor set Envoy loads
 protos: install

@@ -20,7 +20,7 @@ from tests.reliability import strategies as s
 from tests.reliability.conftest import Reliability, new_user
 from tests.reliability.traffic import FIGURES
 
-EXAMPLES = int(os.environ.get("CIGAR_FUZZ_GRPC_EXAMPLES", "60"))  # per method; 7 methods
+EXAMPLES = int(os.environ.get("CIGAR_FUZZ_GRPC_EXAMPLES", "100"))  # per method; 7 methods
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True
 )
