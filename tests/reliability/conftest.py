@@ -96,6 +96,9 @@ async def reliability(
         collection_port=free_port(),
         auth_database_url=await pg_cluster.create_database("auth"),
         collection_database_url=await pg_cluster.create_database("collection"),
+        # The machine running the tests may be shared and busy: a 2 s deadline between the services turns
+        # slowness into 503s, which is right in production but is not what the load test is about.
+        extra_env={"AUTH_RPC_TIMEOUT_SECONDS": "5", "COLLECTION_RPC_TIMEOUT_SECONDS": "5"},
     )
     prepare(config)
     log_path = var / "stack.log"
@@ -139,11 +142,12 @@ def wait_until_ok(url: str, token: str | None = None, timeout: float = 20.0) -> 
 def new_user(client: httpx.Client) -> tuple[int, str]:
     """Register a fresh user and log in: (user id, bearer token)."""
     username = f"rel_{uuid.uuid4().hex[:12]}"
-    created = client.post("/users/", json={"username": username, "email": f"{username}@example.com",
-                                           "password": PASSWORD})  # fmt: skip
+    # generous timeouts: password hashing is slow when the machine is busy, and this is only set-up
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    created = client.post("/users/", json=body, timeout=30)
     assert created.status_code == 201, created.text
     form = {"grant_type": "", "username": username, "password": PASSWORD}
-    token = client.post("/token", data=form)
+    token = client.post("/token", data=form, timeout=30)
     assert token.status_code == 200, token.text
     return created.json()["id"], token.json()["access_token"]
 

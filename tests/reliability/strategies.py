@@ -83,14 +83,15 @@ def _b64(raw: bytes) -> str:
 
 def authorizations(valid_token: str) -> st.SearchStrategy[str | None]:
     header, payload, signature = valid_token.split(".")
-    ascii_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300)
+    # stripped: HTTP/1.1 cannot carry leading or trailing blanks in a header value (h11 refuses to send them)
+    ascii_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300).map(str.strip)
     none_alg = _b64(b'{"alg":"none","typ":"JWT"}') + "." + payload + "."
     hs256 = _b64(b'{"alg":"HS256","typ":"JWT","kid":"x"}') + "." + payload + "." + signature
     return st.one_of(
         st.none(),
         st.just(f"Bearer {valid_token}"),
         ascii_text,
-        ascii_text.map(lambda t: f"Bearer {t}"),
+        ascii_text.map(lambda t: f"Bearer {t}".strip()),
         st.sampled_from(
             [
                 f"Bearer {none_alg}",
@@ -101,7 +102,7 @@ def authorizations(valid_token: str) -> st.SearchStrategy[str | None]:
                 f"Bearer {valid_token}x",
                 f"Basic {valid_token}",
                 "Bearer",
-                "Bearer ",
+                "Bearer x",
                 f"Bearer {header}.{payload}",
             ]
         ),  # fmt: skip

@@ -56,7 +56,10 @@ def test_sigterm_under_load_gives_no_client_an_avoidable_5xx(rel: Reliability) -
         "create": lambda c: c.post("/cigars/", json=cigar, headers=headers),
     }
     with Traffic(rel.url, requests, threads=6) as traffic:
-        time.sleep(1.0)
+        deadline = time.monotonic() + 15
+        while len(traffic.outcomes) < 30:  # under way before the signal, however busy the machine is
+            assert time.monotonic() < deadline, "the traffic never got going"
+            time.sleep(0.05)
         terminated_at = time.monotonic()
         rel.signal("collection_service", signal.SIGTERM)
         stopped_at = time.monotonic()
