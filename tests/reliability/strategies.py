@@ -127,12 +127,14 @@ HEADER_VALUES = st.one_of(
 odd_headers = st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=3)
 
 cigar_ids = st.one_of(
+    st.integers(min_value=0, max_value=60).map(str),  # ids that exist, someone's or the caller's own
     st.integers(min_value=-(2**63), max_value=2**64).map(str),
     texts.map(lambda t: quote(t, safe="")),
     st.sampled_from(["1", "0", "-1", "999999999999", "1.5", "abc", "%2F", "..", "1;DROP", "%00"]),
 )
+QUERY_NAMES = ["skip", "limit", "offset", "page", "limit[]", "brand", "origin", "q", "min_rating", "page_token"]
 queries = st.dictionaries(
-    st.sampled_from(["skip", "limit", "skip", "limit", "offset", "page", "limit[]"]) | st.text(max_size=6),
+    st.sampled_from(QUERY_NAMES) | st.text(max_size=6),
     st.one_of(numbers.map(str), texts),
     max_size=3,
 )

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
+from google.protobuf import field_mask_pb2, message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +22,7 @@ from tests.reliability import strategies as s
 from tests.reliability.conftest import Reliability, new_user
 from tests.reliability.traffic import FIGURES
 
-EXAMPLES = int(os.environ.get("CIGAR_FUZZ_GRPC_EXAMPLES", "100"))  # per method; 7 methods
+EXAMPLES = int(os.environ.get("CIGAR_FUZZ_GRPC_EXAMPLES", "100"))  # per method
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True
 )
@@ -35,42 +37,44 @@ CLIENT_ERRORS = {
 }
 CASES: Counter[str] = Counter()
 
-int32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
-text = st.one_of(s.texts, st.text(max_size=20))
-METHODS = {
-    "CreateUser": ("auth", st.builds(auth_pb2.CreateUserRequest, username=text, email=text, password=text)),
-    "Token": (
-        "auth",
-        st.builds(
-            auth_pb2.TokenRequest,
-            grant_type=st.sampled_from(["", "password"]) | text,
-            username=text,
-            password=text,
-            scope=text,
-            client_id=text,
-            client_secret=text,
-        ),  # fmt: skip
-    ),
-    "GetMe": ("auth", st.just(auth_pb2.GetMeRequest())),
-    "GetJwks": ("auth", st.just(auth_pb2.GetJwksRequest())),
-    "ListCigars": (
-        "collection",
-        st.builds(collection_pb2.ListCigarsRequest, skip=int32, limit=int32)
-        | st.builds(collection_pb2.ListCigarsRequest, skip=int32),
-    ),
-    "CreateCigar": (
-        "collection",
-        st.builds(
-            collection_pb2.CreateCigarRequest,
-            name=text,
-            brand=text,
-            origin=text,
-            flavor_notes=text,
-            rating=st.one_of(int32, st.integers(1, 5)),
-        ),  # fmt: skip
-    ),
-    "ListMyCigars": ("collection", st.just(collection_pb2.ListMyCigarsRequest())),
+INT32 = st.one_of(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(min_value=-1, max_value=60))
+TEXT = st.one_of(s.texts, st.text(max_size=20))
+SCALARS = {
+    FieldDescriptor.TYPE_STRING: TEXT,
+    FieldDescriptor.TYPE_INT32: INT32,
+    FieldDescriptor.TYPE_SINT32: INT32,
+    FieldDescriptor.TYPE_INT64: st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    FieldDescriptor.TYPE_UINT32: st.integers(min_value=0, max_value=2**32 - 1),
+    FieldDescriptor.TYPE_BOOL: st.booleans(),
 }
+
+
+def messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy:
+    """Any message of this type: every field may be set (or not) to a random value of its declared type."""
+    if descriptor.full_name == "google.protobuf.FieldMask":
+        names = st.sampled_from(["name", "brand", "origin", "flavor_notes", "rating", "id", "owner_id"]) | TEXT
+        return st.lists(names, max_size=4).map(lambda paths: field_mask_pb2.FieldMask(paths=paths))
+    fields = {}
+    for f in descriptor.fields:
+        if f.type == FieldDescriptor.TYPE_MESSAGE:
+            if depth >= 2:
+                continue
+            value = messages(f.message_type, depth + 1)
+        elif f.type == FieldDescriptor.TYPE_ENUM:
+            value = st.sampled_from([v.number for v in f.enum_type.values])
+        else:
+            value = SCALARS[f.type]
+        fields[f.name] = st.lists(value, max_size=3) if f.is_repeated else value
+    cls = message_factory.GetMessageClass(descriptor)
+    return st.fixed_dictionaries({}, optional=fields).map(lambda kwargs: cls(**kwargs))
+
+
+# Every method of both services, found in the descriptors: a method added later is fuzzed too.
+SERVICES = {
+    "auth": auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
+    "collection": collection_pb2.DESCRIPTOR.services_by_name["CollectionService"],
+}
+METHODS = {m.name: (service, m.input_type) for service, d in SERVICES.items() for m in d.methods}
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +102,11 @@ def printable(value: str | None) -> bool:
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_no_well_typed_grpc_message_gets_an_internal_error(stubs: dict, token: str, method: str) -> None:
-    service, messages = METHODS[method]
+    service, input_type = METHODS[method]
     call = getattr(stubs[service], method)
 
     @FUZZ
-    @given(request=messages, authorization=s.authorizations(token).filter(printable))
+    @given(request=messages(input_type), authorization=s.authorizations(token).filter(printable))
     def fuzz(request: object, authorization: str | None) -> None:
         metadata = (("authorization", authorization),) if authorization is not None else ()
         CASES[method] += 1
