@@ -21,6 +21,15 @@ from tests.conftest import free_port
 from tests.reliability.pgcluster import ThrowawayPostgres
 
 PASSWORD = "reliable-password"
+# Every client here is 127.0.0.1, and the fuzzers fail hundreds of logins: with brute-force throttling on,
+# the address would be locked for the rest of the run. Throttling has its own tests (tests/e2e, integration).
+NO_THROTTLING = {
+    "TOKEN_RATE_LIMIT_BURST": "1000000",
+    "AUTH_THROTTLE_DELAY_STEP_SECONDS": "0",
+    "AUTH_THROTTLE_PAIR_LOCK_AFTER": "1000000",
+    "AUTH_THROTTLE_ACCOUNT_LOCK_AFTER": "1000000",
+    "AUTH_THROTTLE_ADDRESS_LOCK_AFTER": "1000000",
+}
 
 
 @dataclass
@@ -98,7 +107,7 @@ async def reliability(
         collection_database_url=await pg_cluster.create_database("collection"),
         # The machine running the tests may be shared and busy: a 2 s deadline between the services turns
         # slowness into 503s, which is right in production but is not what the load test is about.
-        extra_env={"AUTH_RPC_TIMEOUT_SECONDS": "5", "COLLECTION_RPC_TIMEOUT_SECONDS": "5"},
+        extra_env={"AUTH_RPC_TIMEOUT_SECONDS": "5", "COLLECTION_RPC_TIMEOUT_SECONDS": "5", **NO_THROTTLING},
     )
     prepare(config)
     log_path = var / "stack.log"
