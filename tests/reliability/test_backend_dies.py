@@ -10,7 +10,7 @@ import uuid
 import httpx
 
 from tests.reliability.conftest import PASSWORD, Reliability, assert_json_detail, new_user, wait_until_ok
-from tests.reliability.traffic import FIGURES, Traffic, timed
+from tests.reliability.traffic import FAST, FIGURES, NO_HANG, Traffic, slowest_503, timed
 
 CIGAR = {"name": "Robusto", "brand": "Padron", "origin": "Nicaragua", "flavor_notes": "cocoa", "rating": 4}
 
@@ -27,17 +27,16 @@ def registration() -> dict[str, str]:
 def assert_fast_503(response: httpx.Response, elapsed: float) -> None:
     assert response.status_code == 503, response.text
     assert_json_detail(response)
-    assert elapsed < 1.0, f"took {elapsed:.2f}s"
+    assert elapsed < FAST, f"took {elapsed:.2f}s"
 
 
 def assert_traffic_never_hung(traffic: Traffic, allowed: set[int]) -> None:
-    """Every answer, before, during and after the outage: one of `allowed`; a 503 is JSON and within a second;
-    nothing waited for a timeout (Envoy's are 10-15 s; 5 s leaves room for a busy shared machine)."""
+    """Every answer, before, during and after the outage: one of `allowed`, JSON detail on a 503, no hang."""
     assert traffic.outcomes, "no background traffic was sent"
     for outcome in traffic.outcomes:
         assert outcome.status in allowed, outcome
-        assert outcome.status != 503 or (outcome.has_detail and outcome.elapsed < 1.0), outcome
-        assert outcome.elapsed < 5.0, outcome
+        assert outcome.status != 503 or outcome.has_detail, outcome
+        assert outcome.elapsed < NO_HANG, outcome
 
 
 def test_collection_service_killed_means_fast_503s_for_cigars_while_auth_keeps_serving_and_a_restart_recovers(
@@ -76,9 +75,7 @@ def test_collection_service_killed_means_fast_503s_for_cigars_while_auth_keeps_s
     FIGURES["collection_service SIGKILL: requests sent / 503s / other errors"] = (
         f"{len(traffic.outcomes)} / {sum(o.status == 503 for o in traffic.outcomes)} / 0"
     )
-    FIGURES["collection_service SIGKILL: slowest 503 (s)"] = round(
-        max(o.elapsed for o in traffic.outcomes if o.status == 503), 3
-    )
+    FIGURES["collection_service SIGKILL: slowest 503 (s)"] = slowest_503(traffic.outcomes)
     FIGURES["collection_service restart: process serving / cigars and /users/me/ OK via Envoy (s)"] = (
         f"{serving:.2f} / {recovery:.2f}"
     )
@@ -115,6 +112,7 @@ def test_auth_service_killed_leaves_cigar_reads_and_token_checks_working_from_ca
     assert any(o.status == 503 for o in profile.outcomes)
     assert (rel.pid("envoy"), rel.pid("collection_service")) == (envoy_pid, collection_pid)
     FIGURES["auth_service SIGKILL: cigar requests sent / errors"] = f"{len(cigars.outcomes)} / 0"
+    FIGURES["auth_service SIGKILL: slowest 503 (s)"] = slowest_503(profile.outcomes)
     FIGURES["auth_service SIGKILL: GET /users/me/ sent / 503s"] = (
         f"{len(profile.outcomes)} / {sum(o.status == 503 for o in profile.outcomes)}"
     )

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.reliability.conftest import PASSWORD, Reliability, new_user, wait_until_ok
-from tests.reliability.traffic import FIGURES, Traffic
+from tests.reliability.traffic import FIGURES, NO_HANG, Traffic, slowest_503
 
 IN_FLIGHT = 16
 
@@ -73,10 +73,13 @@ def test_sigterm_under_load_gives_no_client_an_avoidable_5xx(rel: Reliability) -
     assert before and all(o.status in (200, 201) for o in before), {o.status for o in before}
     # While no instance is up the only honest answer is a fast 503 with a detail; never 500, 502 or 504.
     assert {o.status for o in outcomes} <= {200, 201, 503}, sorted({o.status for o in outcomes})
-    assert all(o.has_detail and o.elapsed < 1.0 for o in outcomes if o.status == 503)
+    assert all(o.has_detail and o.elapsed < NO_HANG for o in outcomes if o.status == 503), [
+        o for o in outcomes if o.status == 503 and not (o.has_detail and o.elapsed < NO_HANG)
+    ][:3]
     # Once the new instance serves, everything succeeds again.
     assert all(o.status in (200, 201) for o in outcomes if o.started > serving_at + 1.0)
     FIGURES["SIGTERM collection_service under load: requests sent / 503s while down / other errors"] = (
         f"{len(outcomes)} / {sum(o.status == 503 for o in outcomes)} / 0"
     )
+    FIGURES["SIGTERM collection_service: slowest 503 (s)"] = slowest_503(outcomes)
     FIGURES["SIGTERM collection_service: stopped after (s)"] = round(stopped_at - terminated_at, 2)
