@@ -13,7 +13,7 @@ AUTH_PORT ?= 50051
 COLLECTION_PORT ?= 50052
 export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
 
-.PHONY: install run run-postgres measure-stack test protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
+.PHONY: install run run-postgres measure-stack test bench wrk protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,20 @@ measure-stack: install
 	$(PY) -m scripts.measure_stack
 
 ## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
-test: install test-deps $(PG_BIN)/initdb
+test: install test-deps wrk $(PG_BIN)/initdb
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(PG_BIN)/initdb:
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql-15
+
+## make bench: our stack against the FastAPI baseline (../shared/bench), SQLite then PostgreSQL; not part of make test
+bench: install wrk
+	$(PY) -m scripts.bench $(BENCH_ARGS)
+
+# wrk (Debian package) drives the load in make bench and in its smoke test
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -q wrk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }; }
 
 ## make protos: regenerate the Python stubs and the descriptor set Envoy loads
 protos: install
@@ -74,4 +82,4 @@ vendor-swagger-ui: install
 	$(PY) scripts/vendor_swagger_ui.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VENV)-peer var

@@ -90,11 +90,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _rotate(settings, prepare=args.prepare)
 
     from .keys import load_signing_key
-    from .server import serve
+    from .server import serve  # imported before any fork: the workers share these pages
 
     # Fail before binding the port: a server that cannot sign or store anything must not look healthy.
     load_signing_key(settings.private_key_file)
     asyncio.run(check_database(settings.database_url, require_head=True))
+    if settings.workers > 1:
+        from .workers import run_workers, worker_settings
+
+        return run_workers(settings.workers, lambda index: serve(worker_settings(settings, index)))
     asyncio.run(serve(settings))
     return 0
 

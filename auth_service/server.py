@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .bootstrap import build
+from .channels import SpreadChannel
 from .db.engine import create_engine, session_factory
 from .errors import ErrorInterceptor
 from .mailer import EmailSender
@@ -23,10 +25,13 @@ from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
 from .servicer import AuthServicer
 from .settings import Settings
+from .shield import ShieldInterceptor
 from .telemetry import ForwardRequestId
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+# Connections to collection_service, so that GetMe reaches all of its worker processes (channels.py).
+COLLECTION_CONNECTIONS = 4
 
 
 # After the peer restarts, calls fail fast (UNAVAILABLE) until the channel reconnects; gRPC's default
@@ -44,7 +49,7 @@ class RunningServer:
     port: int
     health: health.aio.HealthServicer
     engine: AsyncEngine
-    channel: grpc.aio.Channel
+    channel: SpreadChannel
     hasher: PasswordHasher
     metrics: Metrics
     drainer: asyncio.Task[None]
@@ -65,14 +70,20 @@ async def start(
 ) -> RunningServer:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    hasher = PasswordHasher(workers=settings.hash_workers)
-    channel = grpc.aio.insecure_channel(
-        settings.collection_service_addr, options=PEER_CHANNEL_OPTIONS, interceptors=[ForwardRequestId()]
+    # argon2 releases the GIL: one hashing thread per core, shared out among the worker processes.
+    hash_workers = settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers)
+    hasher = PasswordHasher(workers=hash_workers)
+    channel = SpreadChannel(
+        settings.collection_service_addr, COLLECTION_CONNECTIONS, [ForwardRequestId()], PEER_CHANNEL_OPTIONS
     )
     cases = build(settings, sessions, hasher, channel, clock, sender)
 
     metrics = Metrics(engine)
-    server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
+    # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
+    server = grpc.aio.server(
+        interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor()],
+        options=[("grpc.so_reuseport", 1)],
+    )
     servicer = AuthServicer(
         cases.auth, cases.tokens, cases.profiles, cases.verifier, cases.ring.jwks(), settings.trusted_proxies
     )

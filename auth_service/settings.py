@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     collection_service_addr: str = "127.0.0.1:50052"
     rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
     shutdown_grace_seconds: float = Field(5.0, ge=0)
-    hash_workers: int = Field(2, ge=1, description="threads that hash passwords off the event loop")
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port (SO_REUSEPORT)")
+    hash_workers: int | None = Field(
+        None, ge=1, description="threads hashing passwords off the event loop; default: cores / workers"
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
     metrics_host: str = "127.0.0.1"

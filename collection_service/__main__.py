@@ -67,10 +67,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{NAME}: database ready at revision {revision}")
         return 0
 
-    from .server import serve
+    from .server import serve  # imported before any fork: the workers share these pages
 
     # Fail before binding the port: a server whose database is missing or unmigrated must not look healthy.
     asyncio.run(check_database(settings.database_url, require_head=True))
+    if settings.workers > 1:
+        from .workers import run_workers, worker_settings
+
+        return run_workers(settings.workers, lambda index: serve(worker_settings(settings, index)))
     asyncio.run(serve(settings))
     return 0
 

@@ -25,6 +25,7 @@ from .metrics import Metrics, ObservabilityInterceptor
 from .servicer import CollectionServicer
 from .services import CollectionService
 from .settings import Settings
+from .shield import ShieldInterceptor
 from .telemetry import ForwardRequestId
 from .tokens import TokenVerifier
 
@@ -74,7 +75,11 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=LiveUsers(verifier, accounts))
 
     metrics = Metrics(engine)
-    server = grpc.aio.server(interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor()])
+    # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
+    server = grpc.aio.server(
+        interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor()],
+        options=[("grpc.so_reuseport", 1)],
+    )
     collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service, deletion), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
     jwks_refresh_seconds: float = Field(60.0, gt=0, description="background JWKS refresh period")
     shutdown_grace_seconds: float = Field(5.0, ge=0)
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port (SO_REUSEPORT)")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
     metrics_host: str = "127.0.0.1"

@@ -1,0 +1,196 @@
+"""`make bench`: our stack against the FastAPI monolith baseline, same load, same database engine.
+
+For each engine (SQLite, then PostgreSQL on fresh databases it creates and drops) it starts our stack
+on free ports, drives the four scenarios of ../shared/bench/load.py (wrk engine) through the gateway,
+stops it, does the same against the baseline (../shared/bench/peer), and prints one table per engine
+(req/s, p50, p99, errors, ratio ours/baseline), the resident memory of every process of our stack at
+rest and after the run, and one JSON line. Everything it starts it stops, by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from scripts.bench_report import goal_lines, print_table, ratios, stack_rss
+from scripts.stack import ROOT, StackConfig, prepare, start
+
+PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def shared_bench_dir() -> Path:
+    """../shared/bench next to the repository (or above a worktree); BENCH_DIR overrides."""
+    if os.environ.get("BENCH_DIR"):
+        candidates = [Path(os.environ["BENCH_DIR"])]
+    else:
+        candidates = [p / "shared" / "bench" for p in ROOT.parents]
+    for path in candidates:
+        if (path / "load.py").is_file() and (path / "peer" / "run.sh").is_file():
+            return path
+    sys.exit(f"make bench: no shared/bench (load.py, peer/run.sh) in {', '.join(map(str, candidates[:2]))}; "
+             "check out ../shared next to the repository or set BENCH_DIR")  # fmt: skip
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _pg(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class Databases:
+    """Fresh databases for one engine: SQLite files in a temp dir, or PostgreSQL databases dropped at the end."""
+
+    def __init__(self, engine: str, tmp: Path) -> None:
+        self.engine, self.tmp, self.created = engine, tmp, []
+
+    def url(self, name: str, driver: str = "asyncpg") -> str:
+        if self.engine == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / f'{name}.db'}"
+        db = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg(f'CREATE DATABASE "{db}"'))
+        self.created.append(db)
+        return f"{PG_ADMIN_URL.rsplit('/', 1)[0].replace('postgresql://', f'postgresql+{driver}://', 1)}/{db}"
+
+    def drop(self) -> None:
+        for db in self.created:
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+def run_load(bench: Path, base_url: str, args: argparse.Namespace, label: str) -> list[dict]:
+    cmd = [sys.executable, str(bench / "load.py"), "--base-url", base_url, "--engine", "wrk",
+           "-c", str(args.concurrency), "-d", str(args.duration), "--warmup", str(args.warmup),
+           "--seed", str(args.seed), "--scenarios", args.scenarios, "--label", label]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"load.py failed ({label}): rc={out.returncode}\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    return json.loads(lines[-1])["results"]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"baseline exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 (loopback only)
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"baseline not answering {url} after {timeout}s")
+
+
+def stop_pid(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def bench_ours(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
+    config = StackConfig(
+        var_dir=tmp / "ours", gateway_port=free_port(), admin_port=free_port(), auth_port=free_port(),
+        collection_port=free_port(), auth_database_url=dbs.url("auth"),
+        collection_database_url=dbs.url("collection"),
+        extra_env={"AUTH_WORKERS": str(args.workers), "COLLECTION_WORKERS": str(args.workers),
+                   # the baseline runs with --no-access-log: no per-request log lines on either side
+                   "AUTH_LOG_LEVEL": args.log_level, "COLLECTION_LOG_LEVEL": args.log_level},
+    )  # fmt: skip
+    prepare(config)
+    with (tmp / f"stack-{dbs.engine}.log").open("wb") as log:
+        stack = start(config, log=log)
+        try:
+            time.sleep(1.0)  # let start-up work (JWKS warm-up, health checks) settle before "at rest"
+            rss_rest = stack_rss(stack)
+            rows = run_load(bench, stack.base_url, args, f"ours-{dbs.engine}")
+            rss_after = stack_rss(stack)
+        finally:
+            stack.stop()
+    return {"results": rows, "rss_rest": rss_rest, "rss_after": rss_after}
+
+
+def bench_baseline(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": dbs.url("peer"), "PEER_VENV": str(ROOT / ".venv-peer")}
+    with (tmp / f"peer-{dbs.engine}.log").open("wb") as log:
+        proc = subprocess.Popen([str(bench / "peer" / "run.sh"), str(port)], env=env, stdout=log, stderr=log)
+        try:  # run.sh execs uvicorn, so this PID is the server itself
+            wait_http(f"http://127.0.0.1:{port}/cigars/?limit=1", proc)
+            rows = run_load(bench, f"http://127.0.0.1:{port}", args, f"baseline-{dbs.engine}")
+        finally:
+            stop_pid(proc)
+    return {"results": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    ap.add_argument("--engines", default="sqlite,postgres")
+    ap.add_argument("-c", "--concurrency", type=int, default=32)
+    ap.add_argument("-d", "--duration", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
+    ap.add_argument("--workers", type=int, default=2, help="processes per service (AUTH_/COLLECTION_WORKERS)")
+    ap.add_argument("--log-level", default="WARNING", help="of our services (INFO logs every call)")
+    ap.add_argument("--var-dir", type=Path, default=ROOT / "var" / "bench", help="logs and SQLite files, kept")
+    ap.add_argument("--skip-baseline", action="store_true", help="measure only our stack (when tuning it)")
+    args = ap.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop what was started and drop the databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = shared_bench_dir()
+    if not shutil.which("wrk"):
+        sys.exit("make bench: wrk not found (apt-get install wrk; `make bench` installs it)")
+    report: dict = {"tool": "make bench", "loadavg_start": os.getloadavg()[0], "nproc": os.cpu_count(),
+                    "workers": args.workers, "log_level": args.log_level,
+                    "concurrency": args.concurrency, "duration_s": args.duration, "seed": args.seed,
+                    "engines": {}}  # fmt: skip
+    for engine in args.engines.split(","):
+        # Kept until the next run (logs, SQLite files) under var/, which is git-ignored.
+        tmp = args.var_dir.resolve() / engine  # absolute: the baseline runs in its own directory
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        dbs = Databases(engine, tmp)
+        try:
+            load_before = os.getloadavg()[0]
+            ours = bench_ours(dbs, tmp, bench, args)
+            base = None if args.skip_baseline else bench_baseline(dbs, tmp, bench, args)
+        finally:
+            dbs.drop()
+        entry = {"loadavg": [load_before, os.getloadavg()[0]], "ours": ours, "baseline": base,
+                 "ratio": ratios(ours["results"], base["results"]) if base else None}  # fmt: skip
+        report["engines"][engine] = entry
+        print_table(engine, entry)
+    report["goals"] = goal_lines(report["engines"])
+    print("\n".join(f"goal: {line}" for line in report["goals"]))
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

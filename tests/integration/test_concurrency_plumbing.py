@@ -1,0 +1,92 @@
+"""The shield against client cancellation and the spread client channel, on real in-process gRPC servers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from auth_service.channels import SpreadChannel
+from auth_service.shield import ShieldInterceptor as AuthShield
+from collection_service.shield import ShieldInterceptor as CollectionShield
+from tests.conftest import free_port
+
+METHOD = "/test.Plumbing/Call"
+
+
+async def serve(handler, interceptors=()) -> tuple[grpc.aio.Server, int]:  # type: ignore[no-untyped-def]
+    server = grpc.aio.server(interceptors=list(interceptors))
+    rpc = grpc.unary_unary_rpc_method_handler(handler, lambda b: b, lambda b: b)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Plumbing", {"Call": rpc}),))
+    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
+    await server.start()
+    return server, port
+
+
+@pytest.mark.parametrize("shield", [AuthShield, CollectionShield])
+async def test_a_call_whose_client_gives_up_still_runs_to_its_end(shield: type) -> None:
+    started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        started.set()
+        await release.wait()  # e.g. a database write in flight when the client disconnects
+        finished.set()
+        return request
+
+    server, port = await serve(handler, [shield()])
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(METHOD)(b"x", timeout=5)
+            await asyncio.wait_for(started.wait(), 5)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        release.set()
+        await asyncio.wait_for(finished.wait(), 5)
+    finally:
+        await server.stop(None)
+
+
+async def test_without_the_shield_the_same_call_is_cut_short() -> None:
+    """The control experiment: what the shield prevents does happen without it."""
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        started.set()
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return request
+
+    server, port = await serve(handler)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(METHOD)(b"x", timeout=5)
+            await asyncio.wait_for(started.wait(), 5)
+            call.cancel()
+        await asyncio.wait_for(cancelled.wait(), 5)
+    finally:
+        await server.stop(None)
+
+
+async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:
+    peers: list[str] = []
+
+    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        peers.append(context.peer())
+        return request
+
+    server, port = await serve(handler)
+    channel = SpreadChannel(f"127.0.0.1:{port}", 3)
+    try:
+        call = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
+        assert [await call(b"ping", timeout=5) for _ in range(6)] == [b"ping"] * 6
+    finally:
+        await channel.close()
+        await server.stop(None)
+    # three connections (three client ports), each used twice, in turn
+    assert len(set(peers)) == 3
+    assert peers[:3] == peers[3:]

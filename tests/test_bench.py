@@ -1,0 +1,56 @@
+"""`make bench` in miniature (a second per scenario, our stack only) and its report arithmetic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.bench import shared_bench_dir
+from scripts.bench_report import goal_lines, ratios
+from scripts.stack import ROOT
+
+
+def row(scenario: str, rps: float, p99: float, errors: int = 0) -> dict:
+    return {"scenario": scenario, "rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "errors": errors}
+
+
+def test_ratios_and_goals_compare_ours_with_the_baseline_of_the_same_run() -> None:
+    ours = [row("GET /cigars/?limit=10", 2000, 90), row("POST /token", 40, 900), row("POST /cigars/", 900, 400)]
+    base = [row("GET /cigars/?limit=10", 800, 100), row("POST /token", 5, 4000), row("POST /cigars/", 400, 300)]
+    assert ratios(ours, base) == {"get_cigars": 2.5, "post_token": 8.0, "post_cigar": 2.25}
+    entry = {"ours": {"results": ours, "rss_rest": {"total": 400, "total_pss": 240}}, "baseline": {"results": base}}
+    entry["ratio"] = ratios(ours, base)
+    lines = goal_lines({"sqlite": entry})
+    assert lines[0].endswith(": met")  # memory: PSS under 250 MB
+    assert "GET /cigars/?limit=10: 2.50x" in lines[1] and lines[1].endswith(": met")
+    assert lines[2].endswith("NOT met")  # POST /token: 8x < 10x
+    assert lines[3].endswith("NOT met")  # POST /cigars/: fast enough, but its p99 is worse
+
+
+def test_a_short_bench_of_our_stack_prints_a_table_and_a_json_line_and_leaves_nothing_running(tmp_path: Path) -> None:
+    shared_bench_dir()  # fails clearly when ../shared is missing
+    cmd = [sys.executable, "-m", "scripts.bench", "--engines", "sqlite", "-d", "1", "--warmup", "0", "--seed", "3",
+           "--scenarios", "get_cigars,post_cigar", "--skip-baseline", "--var-dir", str(tmp_path)]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "GET /cigars/?limit=10" in out.stdout and "RSS MB (ours)" in out.stdout
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    results = report["engines"]["sqlite"]["ours"]["results"]
+    assert [r["errors"] for r in results] == [0, 0]
+    assert all(r["rps"] > 0 for r in results)
+    assert report["engines"]["sqlite"]["ours"]["rss_rest"]["total_pss"] > 0
+    assert processes_mentioning(str(tmp_path)) == []  # every process of the stack was stopped
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line or environment names `text` (the services get their paths by environment)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if text.encode() in (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
