@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,11 +9,23 @@ import grpc
 
 
 class _RoundRobin:
-    def __init__(self, callables: list[Any]) -> None:
-        self._next = itertools.cycle(callables).__next__
+    """Takes the next connection that is READY, skipping ones still (re)connecting, e.g. after the
+    other service restarted; when none is ready it behaves as a single channel would (connect or fail)."""
+
+    def __init__(self, channels: list[grpc.aio.Channel], callables: list[Any]) -> None:
+        self._pairs = list(zip(channels, callables, strict=True))
+        self._next = 0
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._next()(*args, **kwargs)
+        count = len(self._pairs)
+        for step in range(count):
+            index = (self._next + step) % count
+            channel, call = self._pairs[index]
+            if channel.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
+                self._next = (index + 1) % count
+                return call(*args, **kwargs)
+        index, self._next = self._next, (self._next + 1) % count
+        return self._pairs[index][1](*args, **kwargs)
 
 
 class SpreadChannel:
@@ -32,7 +43,7 @@ class SpreadChannel:
         ]
 
     def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> _RoundRobin:
-        return _RoundRobin([c.unary_unary(method, *args, **kwargs) for c in self._channels])
+        return _RoundRobin(self._channels, [c.unary_unary(method, *args, **kwargs) for c in self._channels])
 
     async def close(self) -> None:
         for channel in self._channels:

@@ -83,6 +83,9 @@ async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:
     channel = SpreadChannel(f"127.0.0.1:{port}", 3)
     try:
         call = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
+        assert await call(b"ping", timeout=5) == b"ping"  # asks every connection to connect
+        await asyncio.sleep(0.5)
+        peers.clear()
         assert [await call(b"ping", timeout=5) for _ in range(6)] == [b"ping"] * 6
     finally:
         await channel.close()
@@ -90,3 +93,20 @@ async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:
     # three connections (three client ports), each used twice, in turn
     assert len(set(peers)) == 3
     assert peers[:3] == peers[3:]
+
+
+async def test_the_spread_channel_skips_a_connection_that_is_not_ready() -> None:
+    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return request
+
+    server, port = await serve(handler)
+    channel = SpreadChannel(f"127.0.0.1:{port}", 3)
+    try:
+        call = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
+        await call(b"ping", timeout=5)
+        await asyncio.sleep(0.5)
+        await channel._channels[1].close()  # one connection gone (as after the other service restarted)
+        assert [await call(b"ping", timeout=5) for _ in range(6)] == [b"ping"] * 6
+    finally:
+        await channel.close()
+        await server.stop(None)
