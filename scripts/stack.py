@@ -197,14 +197,25 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
     return stack
 
 
+class StopRequested(Exception):
+    """SIGTERM arrived while the stack was starting."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise StopRequested
+
+
 def main() -> int:
-    # Until everything is up, SIGTERM interrupts like Ctrl-C, so that start() stops what it had started
-    # (a SIGTERM in that window used to kill this process alone and orphan the children).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Until everything is up, SIGTERM interrupts start(), which stops what it had started (a SIGTERM in
+    # that window used to kill this process alone and orphan the children). Like a SIGTERM later on, it
+    # is a requested stop: exit 0 once everything is down. Ctrl-C while starting exits 130, as shells expect.
+    signal.signal(signal.SIGTERM, _raise_stop)
     config = StackConfig.from_env()
     try:
         prepare(config)
         stack = start(config)
+    except StopRequested:
+        return 0
     except KeyboardInterrupt:
         return 130
     print(f"REST gateway:        {stack.base_url}", flush=True)
