@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .rpc import Behaviour, UnaryInterceptor
 from .telemetry import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -65,26 +66,19 @@ class Metrics:
         self.latency.labels(service, name).observe(seconds)
 
 
-class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
+class ObservabilityInterceptor(UnaryInterceptor):
     """Outermost interceptor: binds the request id, then counts, times and logs each RPC with its final code."""
 
     def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
         self._metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        inner, method, metrics = handler.unary_unary, handler_call_details.method, self._metrics
-        incoming = dict(handler_call_details.invocation_metadata or ())
-        request_id = str(incoming.get(REQUEST_ID_HEADER) or uuid.uuid4())
+    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+        metrics = self._metrics
 
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = REQUEST_ID.set(request_id)
+            incoming = dict(context.invocation_metadata() or ())
+            token = REQUEST_ID.set(str(incoming.get(REQUEST_ID_HEADER) or uuid.uuid4()))
             started, crashed = time.perf_counter(), False
             try:
                 return await inner(request, context)
@@ -101,8 +95,4 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                     log.info("rpc %s %s %.1f ms", method, code_name, elapsed * 1000, extra=fields)
                 REQUEST_ID.reset(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            observed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return observed

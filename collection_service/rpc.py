@@ -1,0 +1,41 @@
+"""Base of this service's gRPC interceptors: each method's unary behaviour is wrapped once, not per call."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+Behaviour = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class UnaryInterceptor(grpc.aio.ServerInterceptor):
+    """Subclasses say how to wrap a unary-unary behaviour (`wrap`); streaming methods pass untouched.
+    grpc.aio asks every interceptor for the handler on every call; the handler it gets back is the same
+    object each time for a method, so the wrapped handler is built on the first call and then reused."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)  # only registered methods get here: the cache stays bounded
+        if cached is None or cached[0] is not handler:
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self.wrap(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+            cached = self._wrapped[method] = (handler, wrapped)
+        return cached[1]
