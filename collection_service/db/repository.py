@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain import Cigar, CigarFields, CigarFilter
 from .models import CigarRow
+from .session import SessionScope
 
 # Hot paths (find, list by owner, add) use SQLAlchemy Core on the session's connection and build Cigar
 # straight from the row: the ORM's instance state and unit of work cost more than the query itself here
@@ -105,22 +104,8 @@ class SqlCigarRepository:
         return (await self._session.execute(stmt)).first() is not None
 
 
-class SqlUnitOfWork:
-    """`async with uow:` opens a session; `await uow.commit()` or leaving the block rolls back."""
+class SqlUnitOfWork(SessionScope):
+    """The cigars of one transaction: `async with uow:`, then `await uow.commit()` or roll back on leaving."""
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
-        self._sessions = sessions
-
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self._session: AsyncSession = self._sessions()
-        self.cigars = SqlCigarRepository(self._session)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._session.rollback()
-        await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()
+    def _bind(self, session: AsyncSession) -> None:
+        self.cigars = SqlCigarRepository(session)
