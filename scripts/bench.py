@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 from scripts.bench_report import goal_lines, print_table, ratios, stack_rss
-from scripts.stack import ROOT, StackConfig, prepare, start
+from scripts.stack import ROOT, StackConfig, free_port, prepare, start
 
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -39,14 +39,6 @@ def shared_bench_dir() -> Path:
             return path
     sys.exit(f"make bench: no shared/bench (load.py, peer/run.sh) in {', '.join(map(str, candidates[:2]))}; "
              "check out ../shared next to the repository or set BENCH_DIR")  # fmt: skip
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _pg(sql: str) -> None:
@@ -114,9 +106,8 @@ def stop_pid(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def bench_ours(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
-    config = StackConfig(
-        var_dir=tmp / "ours", gateway_port=free_port(), admin_port=free_port(), auth_port=free_port(),
-        collection_port=free_port(), auth_database_url=dbs.url("auth"),
+    config = StackConfig.on_free_ports(
+        tmp / "ours", auth_database_url=dbs.url("auth"),
         collection_database_url=dbs.url("collection"),
         extra_env={"AUTH_WORKERS": str(args.workers), "COLLECTION_WORKERS": str(args.workers),
                    # the baseline runs with --no-access-log: no per-request log lines on either side

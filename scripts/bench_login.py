@@ -9,7 +9,6 @@ are what an attacker meets, while this measures what the password check itself r
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -29,12 +28,6 @@ NO_THROTTLE = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -45,8 +38,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=200, help="logins per case (default 200)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        config = StackConfig(var_dir=Path(tmp), gateway_port=free_port(), admin_port=free_port(),
-                             auth_port=free_port(), collection_port=free_port(), extra_env=NO_THROTTLE)  # fmt: skip
+        config = StackConfig.on_free_ports(Path(tmp), extra_env=NO_THROTTLE)
         prepare(config)
         with (Path(tmp) / "stack.log").open("wb") as log:
             stack = start(config, log=log)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +20,7 @@ from pathlib import Path
 import asyncpg
 
 from scripts.run_postgres import ADMIN_URL, NAMES, postgres_urls
-from scripts.stack import ROOT, Stack, StackConfig, prepare, start
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from scripts.stack import ROOT, Stack, StackConfig, free_port, prepare, start
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -67,17 +60,14 @@ def main() -> int:
     var = ROOT / "var" / "measure"
     var.mkdir(parents=True, exist_ok=True)
     urls = asyncio.run(postgres_urls(admin_url, names))
-    ports = {"gateway_port": free_port(), "admin_port": free_port(), "auth_port": free_port()}
-    ports["collection_port"] = free_port()
-    config = StackConfig(
-        var_dir=var,
+    config = StackConfig.on_free_ports(
+        var,
         auth_database_url=urls["AUTH_DATABASE_URL"],
         collection_database_url=urls["COLLECTION_DATABASE_URL"],
         # as deployed (docker-compose.yml, deploy/k8s): metrics on, JSON logs
         auth_metrics_port=free_port(),
         collection_metrics_port=free_port(),
         extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json"},
-        **ports,
     )
     stack = None
     try:
@@ -91,9 +81,9 @@ def main() -> int:
             print(f"start both services and Envoy until ready:     {ready - migrated:.2f} s")
             time.sleep(3)  # let start-up work (the JWKS fetch, Envoy's first health checks) settle
             report("at rest (3 s after ready)", stack)
-            metrics = {"auth_metrics_port": config.auth_metrics_port}
-            metrics["collection_metrics_port"] = config.collection_metrics_port
-            external = {"backend": "postgres", "var_dir": str(var), **ports, **metrics}
+            ports = ("gateway_port", "admin_port", "auth_port", "collection_port", "auth_metrics_port",
+                     "collection_metrics_port")  # fmt: skip
+            external = {"backend": "postgres", "var_dir": str(var), **{p: getattr(config, p) for p in ports}}
             env = {**os.environ, "CIGAR_E2E_STACK": json.dumps(external)}
             suite_began = time.monotonic()
             result = subprocess.run(

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's pick), for stacks that share the machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass
@@ -38,6 +46,12 @@ class StackConfig:
     collection_database_url: str | None = None
     key_file: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def on_free_ports(cls, var_dir: Path, **settings: Any) -> StackConfig:
+        """A stack beside others (tests, benchmarks): gateway, admin and both services on free ports."""
+        ports = {name: free_port() for name in ("gateway_port", "admin_port", "auth_port", "collection_port")}
+        return cls(var_dir=var_dir, **{**ports, **settings})
 
     @classmethod
     def from_env(cls) -> StackConfig:

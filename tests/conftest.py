@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -12,15 +11,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from scripts.stack import free_port  # noqa: F401 (re-exported: tests take it from here)
+
 # The PostgreSQL server every CI run has (trust auth). Tests create and drop their own databases.
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgres"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Databases:

@@ -67,12 +67,8 @@ async def running(
         urls = {
             setting: await database_url(backend, setting.split("_")[0].lower(), var, pg_databases) for setting in NAMES
         }
-    config = StackConfig(
-        var_dir=var,
-        gateway_port=free_port(),
-        admin_port=free_port(),
-        auth_port=free_port(),
-        collection_port=free_port(),
+    config = StackConfig.on_free_ports(
+        var,
         auth_metrics_port=free_port(),
         collection_metrics_port=free_port(),
         auth_database_url=urls["AUTH_DATABASE_URL"],

@@ -17,7 +17,6 @@ import pytest
 
 from auth_service.keys import create_key_file
 from scripts.stack import ROOT, Stack, StackConfig, prepare, restart_service, start, stop_service
-from tests.conftest import free_port
 from tests.e2e.conftest import Frontend
 
 CIGAR = {"name": "Robusto", "brand": "Padrón", "rating": 4}
@@ -33,8 +32,7 @@ JWKS_MIN_REFRESH = 5.0
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, IO[bytes]]]:
     var = tmp_path_factory.mktemp("rotation")
     fast_outbox = {"AUTH_OUTBOX_POLL_SECONDS": "0.2", "AUTH_OUTBOX_MAX_BACKOFF_SECONDS": "0.5"}
-    config = StackConfig(var_dir=var, gateway_port=free_port(), admin_port=free_port(), auth_port=free_port(),
-                         collection_port=free_port(), extra_env=fast_outbox)  # fmt: skip
+    config = StackConfig.on_free_ports(var, extra_env=fast_outbox)
     prepare(config)
     with (var / "stack.log").open("wb") as log:
         stack = start(config, log=log)

@@ -97,12 +97,8 @@ async def reliability(
     pg_cluster: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[Reliability]:
     var = tmp_path_factory.mktemp("reliability")
-    config = StackConfig(
-        var_dir=var,
-        gateway_port=free_port(),
-        admin_port=free_port(),
-        auth_port=free_port(),
-        collection_port=free_port(),
+    config = StackConfig.on_free_ports(
+        var,
         auth_database_url=await pg_cluster.create_database("auth"),
         collection_database_url=await pg_cluster.create_database("collection"),
         # The machine running the tests may be shared and busy (stalls of several seconds were seen): a 2 s
