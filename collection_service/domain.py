@@ -85,6 +85,9 @@ class InvalidInput(CollectionError):
         self.violations = violations
 
 
+ACCOUNT_DELETED = "this account has been deleted"
+
+
 class InvalidToken(CollectionError):
     def __init__(self, reason: str = "could not validate credentials") -> None:
         super().__init__(reason)

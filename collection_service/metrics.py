@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -13,7 +13,6 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .rpc import Behaviour, UnaryInterceptor
 from .telemetry import REQUEST_ID, REQUEST_ID_HEADER
@@ -23,21 +22,20 @@ QUIET_PREFIX = "/grpc.health.v1.Health/"  # Envoy probes every 2 s: counted, nev
 
 
 class PoolCollector(Collector):
-    """Connections of the SQLAlchemy pool, read at scrape time."""
+    """Connections of the pool that serves the cigar calls (db/driver.py), read at scrape time."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._pool = engine.pool
+    def __init__(self, pool_state: Callable[[], dict[str, int]]) -> None:
+        self._pool_state = pool_state
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("db_pool_connections", "Database connections by state", labels=["state"])
-        for state, reader in (("checked_out", "checkedout"), ("idle", "checkedin"), ("size", "size")):
-            if callable(getattr(self._pool, reader, None)):  # NullPool/StaticPool have none of these
-                gauge.add_metric([state], getattr(self._pool, reader)())
+        for state, count in self._pool_state().items():
+            gauge.add_metric([state], count)
         yield gauge
 
 
 class Metrics:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, pool_state: Callable[[], dict[str, int]]) -> None:
         self.registry = CollectorRegistry()  # one per server: tests run several in one process
         self.handled = Counter(
             "grpc_server_handled", "RPCs completed, by method and status code",
@@ -47,7 +45,7 @@ class Metrics:
             "grpc_server_handling_seconds", "RPC latency", ["grpc_service", "grpc_method"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )  # fmt: skip
-        self.registry.register(PoolCollector(engine))
+        self.registry.register(PoolCollector(pool_state))
         self._http: WSGIServer | None = None
 
     def serve(self, host: str, port: int) -> None:

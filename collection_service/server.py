@@ -15,10 +15,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .accounts import AccountDeletion, LiveUsers
+from .accounts import AccountDeletion
 from .db.accounts import SqlAccounts
+from .db.driver import Driver, open_driver
 from .db.engine import create_engine, session_factory
-from .db.repository import SqlUnitOfWork
+from .db.repository import SqlCigarStore
 from .errors import ErrorInterceptor
 from .jwks import JwksCache, grpc_fetcher
 from .metrics import Metrics, ObservabilityInterceptor
@@ -44,6 +45,7 @@ class RunningServer:
     port: int
     health: health.aio.HealthServicer
     engine: AsyncEngine
+    driver: Driver
     channel: grpc.aio.Channel
     jwks: JwksCache
     warmup: asyncio.Task[None]
@@ -55,12 +57,14 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await self.channel.close()
+        await self.driver.close()
         await self.engine.dispose()
         self.metrics.close()
 
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url)  # multi-statement transactions: account deletion
+    driver = await open_driver(settings.database_url)  # everything else: one statement per call
     sessions = session_factory(engine)
     # gRPC's reconnect backoff grows to 120 s by default: after a long auth_service outage the first
     # key fetch could wait that long. Capped, keys are fetched within seconds of auth_service's return.
@@ -69,12 +73,12 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     )
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     verifier = TokenVerifier(jwks, settings.issuer, settings.audience, clock)
-    # account deletion (issue 3): deleted users' tokens are refused; deletion needs its own audience
+    # account deletion (issue 3) needs its own audience; deleted users' tokens are refused by the service
     accounts = lambda: SqlAccounts(sessions)  # noqa: E731
     deletion = AccountDeletion(TokenVerifier(jwks, settings.issuer, settings.deletion_audience, clock), accounts)
-    service = CollectionService(uow=lambda: SqlUnitOfWork(sessions), auth=LiveUsers(verifier, accounts))
+    service = CollectionService(cigars=SqlCigarStore(driver), auth=verifier)
 
-    metrics = Metrics(engine)
+    metrics = Metrics(driver.pool_state)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
     server = grpc.aio.server(
         interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor()],
@@ -95,7 +99,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     # background; a token that arrives first triggers its own (rate-limited) fetch.
     warmup = asyncio.create_task(jwks.keep_fresh(settings.jwks_refresh_seconds))
     log.info("collection_service listening on %s:%d", settings.host, port)
-    return RunningServer(server, port, health_servicer, engine, channel, jwks, warmup, metrics)
+    return RunningServer(server, port, health_servicer, engine, driver, channel, jwks, warmup, metrics)
 
 
 async def serve(settings: Settings) -> None:

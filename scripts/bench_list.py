@@ -20,9 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from collection_service import paging
-from collection_service.db.engine import create_engine, session_factory
+from collection_service.db.driver import open_driver
+from collection_service.db.engine import create_engine
 from collection_service.db.migrate import upgrade
-from collection_service.db.repository import SqlUnitOfWork, find_query
+from collection_service.db.repository import SqlCigarStore, find_params, find_query
 from collection_service.domain import CigarFilter, PageRequest
 from collection_service.services import CollectionService
 
@@ -62,11 +63,8 @@ async def timed(label: str, call, runs: int) -> list:  # type: ignore[no-untyped
 
 
 async def explain(engine, label: str, f: CigarFilter, after_id: int, skip: int, limit: int) -> None:  # type: ignore[no-untyped-def]
-    sql = str(
-        find_query(f, after_id, skip, limit).compile(
-            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-        )
-    )
+    query = find_query(f).params(find_params(f, after_id, skip, limit))
+    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     async with engine.connect() as conn:
         plan = (await conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"))).scalars().all()
     print(f"\n--- EXPLAIN ANALYZE: {label}\n{' '.join(sql.split())}\n" + "\n".join(plan))
@@ -77,14 +75,15 @@ async def main(args: argparse.Namespace) -> int:
     admin = await asyncpg.connect(args.pg_url)
     await admin.execute(f'CREATE DATABASE "{db}"')
     url = args.pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{db}"
-    engine = None
+    engine = driver = None
     try:
         await asyncio.to_thread(upgrade, url)
         started = time.perf_counter()
         await seed(args.pg_url, db, args.rows, args.owners)
         print(f"seeded {args.rows} cigars into {db} in {time.perf_counter() - started:.1f} s")
-        engine = create_engine(url)
-        service = CollectionService(uow=lambda: SqlUnitOfWork(session_factory(engine)), auth=NoAuth())
+        engine = create_engine(url)  # EXPLAIN and the set-up queries
+        driver = await open_driver(url)  # what collection_service runs its queries on
+        service = CollectionService(cigars=SqlCigarStore(driver), auth=NoAuth())
         size, deep = args.page_size, (args.page - 1) * args.page_size
         everything = CigarFilter()
         async with engine.connect() as conn:
@@ -126,6 +125,8 @@ async def main(args: argparse.Namespace) -> int:
         await explain(engine, "owner_id filter, keyset", owner, 0, 0, size + 1)
         await explain(engine, "brand filter, keyset deep", CigarFilter(brand="Brand 07"), 90_000, 0, size + 1)
     finally:
+        if driver is not None:
+            await driver.close()
         if engine is not None:
             await engine.dispose()
         if not args.keep:

@@ -1,23 +1,26 @@
-"""CigarRepository and unit of work over SQLAlchemy; nothing commits behind the caller's back."""
+"""CigarStore over SQL: every operation is one statement, atomic on its own, run by the driver in autocommit.
+
+The statements are SQLAlchemy Core over the models, compiled once per shape (which filters a search uses,
+which fields a patch changes) for the driver's dialect; a call binds its values positionally. Rows come
+back in the column order of Cigar, so Cigar(*row) builds the domain object.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from sqlalchemy import Executable, Integer, Select, String, bindparam, delete, exists, insert, select, update
 
 from ..domain import Cigar, CigarFields, CigarFilter
-from .models import CigarRow
-from .session import SessionScope
+from .driver import Driver
+from .models import CigarRow, DeletedUserRow
 
-# Hot paths (find, list by owner, add) use SQLAlchemy Core on the session's connection and build Cigar
-# straight from the row: the ORM's instance state and unit of work cost more than the query itself here
-# (py-spy, README "Performance"). _to_domain reads a Row as it reads a CigarRow.
 _CIGAR_COLUMNS = (
     CigarRow.id, CigarRow.name, CigarRow.brand, CigarRow.origin, CigarRow.flavor_notes, CigarRow.rating,
     CigarRow.owner_id,
 )  # fmt: skip
-_LIST_BY_OWNER = select(*_CIGAR_COLUMNS).where(CigarRow.owner_id == bindparam("owner_id")).order_by(CigarRow.id)
-_ADD = insert(CigarRow).returning(*_CIGAR_COLUMNS)
+_FIELDS = ("name", "brand", "origin", "flavor_notes", "rating")
 
 
 def _like_pattern(text: str) -> str:
@@ -26,86 +29,107 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filtered(query: Select, f: CigarFilter) -> Select:
+def find_query(f: CigarFilter) -> Select:
+    """Keyset (`id > :after_id`, walked along an index ending in id) then OFFSET :skip (scripts/bench_list.py).
+    Only the filters `f` sets appear, so each combination is its own statement (and query plan)."""
+    query = select(*_CIGAR_COLUMNS).where(CigarRow.id > bindparam("after_id", type_=Integer))
     if f.owner_id:
-        query = query.where(CigarRow.owner_id == f.owner_id)
+        query = query.where(CigarRow.owner_id == bindparam("owner_id", type_=Integer))
     if f.brand:
-        query = query.where(CigarRow.brand == f.brand)
+        query = query.where(CigarRow.brand == bindparam("brand", type_=String))
     if f.origin:
-        query = query.where(CigarRow.origin == f.origin)
+        query = query.where(CigarRow.origin == bindparam("origin", type_=String))
     if f.min_rating:
-        query = query.where(CigarRow.rating >= f.min_rating)
+        query = query.where(CigarRow.rating >= bindparam("min_rating", type_=Integer))
     if f.q:
         # ILIKE on PostgreSQL; lower() LIKE lower() on SQLite (which folds ASCII letters only).
-        query = query.where(CigarRow.name.ilike(_like_pattern(f.q), escape="\\"))
-    return query
+        query = query.where(CigarRow.name.ilike(bindparam("q", type_=String), escape="\\"))
+    return query.order_by(CigarRow.id).offset(bindparam("skip", type_=Integer)).limit(bindparam("limit", type_=Integer))
 
 
-def find_query(f: CigarFilter, after_id: int, skip: int, limit: int) -> Select:
-    """Keyset (`id > after_id`, walked along an index ending in id) then OFFSET `skip` (scripts/bench_list.py)."""
-    query = _filtered(select(*_CIGAR_COLUMNS).where(CigarRow.id > after_id), f)
-    return query.order_by(CigarRow.id).offset(skip).limit(limit)
+def find_params(f: CigarFilter, after_id: int, skip: int, limit: int) -> dict[str, Any]:
+    """The values of find_query(f)'s parameters (the ones a shape leaves out are ignored)."""
+    return {"after_id": after_id, "skip": skip, "limit": limit, "owner_id": f.owner_id, "brand": f.brand,
+            "origin": f.origin, "min_rating": f.min_rating, "q": _like_pattern(f.q)}  # fmt: skip
 
 
-def _to_domain(row: CigarRow | Row) -> Cigar:
-    return Cigar(
-        id=row.id,
-        name=row.name,
-        brand=row.brand,
-        origin=row.origin,
-        flavor_notes=row.flavor_notes,
-        rating=row.rating,
-        owner_id=row.owner_id,
-    )
+def _add() -> Executable:
+    """INSERT ... SELECT the values unless the owner's account is deleted: a deleted user's token can
+    never add a cigar, whatever it raced with, and the check costs no extra round trip."""
+    values = [bindparam(name, type_=String) for name in _FIELDS[:-1]]
+    values += [bindparam("rating", type_=Integer), bindparam("owner_id", type_=Integer)]
+    alive = ~exists().where(DeletedUserRow.user_id == bindparam("owner_id", type_=Integer))
+    return insert(CigarRow).from_select([*_FIELDS, "owner_id"], select(*values).where(alive)).returning(*_CIGAR_COLUMNS)
 
 
-class SqlCigarRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+def _update(fields: tuple[str, ...]) -> Executable:
+    """One conditional UPDATE ... RETURNING of the fields a patch changes: atomic, and on SQLite a write
+    from its first statement, so it waits for the write lock (busy_timeout) rather than failing."""
+    where = (CigarRow.id == bindparam("id", type_=Integer), CigarRow.owner_id == bindparam("owner_id", type_=Integer))
+    # "set_" names: a bind parameter may not share its name with a column of the SET clause
+    changes = {name: bindparam(f"set_{name}") for name in fields}
+    return update(CigarRow).where(*where).values(changes).returning(*_CIGAR_COLUMNS)
+
+
+_BY_ID = select(*_CIGAR_COLUMNS).where(CigarRow.id == bindparam("id", type_=Integer))
+_BY_OWNER = (
+    select(*_CIGAR_COLUMNS).where(CigarRow.owner_id == bindparam("owner_id", type_=Integer)).order_by(CigarRow.id)
+)
+_DELETE = (
+    delete(CigarRow)
+    .where(CigarRow.id == bindparam("id", type_=Integer), CigarRow.owner_id == bindparam("owner_id", type_=Integer))
+    .returning(CigarRow.id)
+)
+_IS_DELETED = select(DeletedUserRow.user_id).where(DeletedUserRow.user_id == bindparam("user_id", type_=Integer))
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    names: tuple[str, ...]  # the bind parameter behind each positional placeholder
+
+
+class SqlCigarStore:
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
+        self._compiled: dict[Any, _Compiled] = {}
+
+    def _statement(self, key: Any, build: Callable[[], Executable]) -> _Compiled:
+        compiled = self._compiled.get(key)
+        if compiled is None:  # keys are statement shapes: a few dozen at most
+            c = build().compile(dialect=self._driver.dialect)
+            compiled = self._compiled[key] = _Compiled(str(c), tuple(c.positiontup or ()))
+        return compiled
+
+    async def _fetch(self, key: Any, build: Callable[[], Executable], params: Mapping[str, Any]) -> list[Any]:
+        c = self._statement(key, build)
+        return await self._driver.fetch(c.sql, [params[name] for name in c.names])
 
     async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]:
-        conn = await self._session.connection()
-        return [_to_domain(r) for r in await conn.execute(find_query(f, after_id, skip, limit))]
+        shape = ("find", bool(f.owner_id), bool(f.brand), bool(f.origin), bool(f.min_rating), bool(f.q))
+        params = find_params(f, after_id, skip, limit)
+        return [Cigar(*row) for row in await self._fetch(shape, lambda: find_query(f), params)]
 
     async def get(self, cigar_id: int) -> Cigar | None:
-        row = await self._session.get(CigarRow, cigar_id)
-        return None if row is None else _to_domain(row)
+        rows = await self._fetch("get", lambda: _BY_ID, {"id": cigar_id})
+        return Cigar(*rows[0]) if rows else None
 
     async def list_by_owner(self, owner_id: int) -> list[Cigar]:
-        conn = await self._session.connection()
-        return [_to_domain(r) for r in await conn.execute(_LIST_BY_OWNER, {"owner_id": owner_id})]
+        return [Cigar(*row) for row in await self._fetch("by_owner", lambda: _BY_OWNER, {"owner_id": owner_id})]
 
-    async def add(self, owner_id: int, fields: CigarFields) -> Cigar:
-        conn = await self._session.connection()
-        values = {
-            "name": fields.name,
-            "brand": fields.brand,
-            "origin": fields.origin,
-            "flavor_notes": fields.flavor_notes,
-            "rating": fields.rating,
-            "owner_id": owner_id,
-        }
-        return _to_domain((await conn.execute(_ADD, values)).one())
+    async def add(self, owner_id: int, fields: CigarFields) -> Cigar | None:
+        params = {"name": fields.name, "brand": fields.brand, "origin": fields.origin,
+                  "flavor_notes": fields.flavor_notes, "rating": fields.rating, "owner_id": owner_id}  # fmt: skip
+        rows = await self._fetch("add", _add, params)
+        return Cigar(*rows[0]) if rows else None
 
     async def update_owned(self, cigar_id: int, owner_id: int, changes: dict[str, str | int]) -> Cigar | None:
-        """One conditional UPDATE ... RETURNING: atomic, and a write from its first statement, so SQLite
-        takes its write lock (waiting on busy_timeout) instead of failing to upgrade a stale read."""
-        stmt = (
-            update(CigarRow)
-            .where(CigarRow.id == cigar_id, CigarRow.owner_id == owner_id)
-            .values(**changes)
-            .returning(CigarRow)
-        )
-        row = (await self._session.scalars(stmt)).one_or_none()
-        return None if row is None else _to_domain(row)
+        fields = tuple(name for name in _FIELDS if name in changes)
+        params = {"id": cigar_id, "owner_id": owner_id, **{f"set_{name}": changes[name] for name in fields}}
+        rows = await self._fetch(("update", fields), lambda: _update(fields), params)
+        return Cigar(*rows[0]) if rows else None
 
     async def delete_owned(self, cigar_id: int, owner_id: int) -> bool:
-        stmt = delete(CigarRow).where(CigarRow.id == cigar_id, CigarRow.owner_id == owner_id).returning(CigarRow.id)
-        return (await self._session.execute(stmt)).first() is not None
+        return bool(await self._fetch("delete", lambda: _DELETE, {"id": cigar_id, "owner_id": owner_id}))
 
-
-class SqlUnitOfWork(SessionScope):
-    """The cigars of one transaction: `async with uow:`, then `await uow.commit()` or roll back on leaving."""
-
-    def _bind(self, session: AsyncSession) -> None:
-        self.cigars = SqlCigarRepository(session)
+    async def owner_deleted(self, owner_id: int) -> bool:
+        return bool(await self._fetch("is_deleted", lambda: _IS_DELETED, {"user_id": owner_id}))

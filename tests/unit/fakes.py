@@ -98,6 +98,7 @@ class FakeDirectory:
 class FakeCigars:
     def __init__(self) -> None:
         self.rows: list[Cigar] = []
+        self.deleted_owners: set[int] = set()
 
     async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]:
         def keep(c: Cigar) -> bool:
@@ -130,7 +131,12 @@ class FakeCigars:
     async def list_by_owner(self, owner_id: int) -> list[Cigar]:
         return [c for c in self.rows if c.owner_id == owner_id]
 
-    async def add(self, owner_id: int, fields: CigarFields) -> Cigar:
+    async def owner_deleted(self, owner_id: int) -> bool:
+        return owner_id in self.deleted_owners
+
+    async def add(self, owner_id: int, fields: CigarFields) -> Cigar | None:
+        if owner_id in self.deleted_owners:
+            return None
         cigar = Cigar(
             id=max((c.id for c in self.rows), default=0) + 1,
             name=fields.name,
@@ -142,24 +148,6 @@ class FakeCigars:
         )
         self.rows.append(cigar)
         return cigar
-
-
-class FakeCollectionUow:
-    def __init__(self, cigars: FakeCigars) -> None:
-        self._committed = cigars
-        self.commits = 0
-
-    async def __aenter__(self) -> FakeCollectionUow:
-        self.cigars = FakeCigars()
-        self.cigars.rows = list(self._committed.rows)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        pass
-
-    async def commit(self) -> None:
-        self._committed.rows = list(self.cigars.rows)
-        self.commits += 1
 
 
 class FakeAuthenticator:

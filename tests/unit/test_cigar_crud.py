@@ -16,7 +16,7 @@ from collection_service.domain import (
     PageRequest,
 )
 from collection_service.services import CollectionService
-from tests.unit.fakes import FakeAuthenticator, FakeCigars, FakeCollectionUow
+from tests.unit.fakes import FakeAuthenticator, FakeCigars
 
 ALICE, BOB = "Bearer user-1", "Bearer user-2"
 
@@ -24,7 +24,7 @@ ALICE, BOB = "Bearer user-1", "Bearer user-2"
 @pytest.fixture
 def collection() -> tuple[CollectionService, FakeCigars]:
     store = FakeCigars()
-    return CollectionService(uow=lambda: FakeCollectionUow(store), auth=FakeAuthenticator()), store
+    return CollectionService(cigars=store, auth=FakeAuthenticator()), store
 
 
 def fields(**overrides: object) -> CigarFields:
@@ -125,3 +125,22 @@ async def test_the_last_page_has_no_next_token(collection) -> None:
         await service.create_cigar(ALICE, fields())
     page = await service.list_cigars(CigarFilter(), PageRequest(limit=2))
     assert (len(page.cigars), page.next_page_token) == (2, "")
+
+
+async def test_a_deleted_users_token_adds_changes_and_lists_nothing_and_gets_401(collection) -> None:
+    """Tokens are verified offline, so a deleted user's token still verifies: the store refuses the add,
+    and a call that finds nothing of the caller's says the account is gone (not 403, 404 or [])."""
+    service, store = collection
+    bobs = await service.create_cigar(BOB, fields())
+    store.deleted_owners.add(1)  # alice's account is deleted (she owned nothing)
+    for call in (
+        service.create_cigar(ALICE, fields()),
+        service.list_my_cigars(ALICE),
+        service.update_cigar(ALICE, bobs.id, CigarPatch(name="mine now")),
+        service.update_cigar(ALICE, bobs.id, CigarPatch()),
+        service.delete_cigar(ALICE, bobs.id),
+    ):
+        with pytest.raises(InvalidToken, match="deleted"):
+            await call
+    assert store.rows == [bobs]
+    assert await service.list_my_cigars("Bearer user-3") == []  # a live user with no cigars: an empty list

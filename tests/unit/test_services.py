@@ -32,7 +32,6 @@ from tests.unit.fakes import (
     FakeAuthenticator,
     FakeAuthUow,
     FakeCigars,
-    FakeCollectionUow,
     FakeCounters,
     FakeDirectory,
     FakeUsers,
@@ -141,7 +140,7 @@ async def test_profile_of_a_deleted_user_is_an_invalid_token(auth) -> None:
 @pytest.fixture
 def collection():
     store = FakeCigars()
-    return CollectionService(uow=lambda: FakeCollectionUow(store), auth=FakeAuthenticator()), store
+    return CollectionService(cigars=store, auth=FakeAuthenticator()), store
 
 
 def fields(**overrides: object) -> CigarFields:

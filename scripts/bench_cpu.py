@@ -1,0 +1,132 @@
+"""Where the time goes: CPU milliseconds per request, by process, for each scenario of `make bench`.
+
+Starts our stack on one engine (fresh databases, like `make bench`), seeds it with ../shared/bench/load.py's
+own set-up, drives each scenario with the same wrk script, and reads the CPU time (/proc, user + system) of
+Envoy, each service's worker processes, the PostgreSQL backends and wrk itself before and after. CPU per
+request is what decides throughput on a 2-core machine where all of them share the cores.
+
+    .venv/bin/python -m scripts.bench_cpu [--engine sqlite|postgres] [-d 5] [--scenarios get_cigars,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import resource
+import shutil
+import sys
+from pathlib import Path
+
+import httpx
+
+from scripts.bench import Databases, shared_bench_dir
+from scripts.bench_report import _children
+from scripts.stack import ROOT, StackConfig, prepare, start
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().startswith("postgres"):
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _groups(stack) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
+    groups = {}
+    for name, proc in stack.processes.items():
+        pids, todo = [], [proc.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo.extend(_children(pid))
+        groups[name] = pids
+    return groups
+
+
+def _snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    # PostgreSQL backends come and go with the pools' connections: read them anew each time
+    out = {name: sum(_cpu_seconds(p) for p in pids) for name, pids in {**groups, "postgres": _postgres_pids()}.items()}
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["wrk"] = ru.ru_utime + ru.ru_stime
+    return out
+
+
+def _load_module(bench: Path):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("shared_load", bench / "load.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+async def _measure(stack, load, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as client:
+        ctx = await load.setup(client, args.seed)
+        groups = _groups(stack)
+        names = [*groups, "postgres", "wrk"]
+        print(f"{'scenario':<22} {'req/s':>8}  " + "  ".join(f"{n:>18}" for n in names) + "  (CPU ms per request)")
+        for scenario in args.scenarios.split(","):
+            path, lua = load.wrk_script(scenario, ctx)
+            if scenario != "post_token":
+                load.run_wrk(stack.base_url, path, lua, args.concurrency, 1, 60)  # warm-up, as load.py does
+            before = _snapshot(groups)
+            w = load.run_wrk(stack.base_url, path, lua, args.concurrency, args.duration, 60)
+            after = _snapshot(groups)
+            ok = w["requests"] - w["status"]
+            per = {n: (after[n] - before[n]) * 1000 / max(ok, 1) for n in names}
+            total = sum(per.values())
+            errors = f"  errors {w['requests'] - ok}" if w["requests"] != ok else ""
+            print(f"{load.SCENARIOS[scenario]:<22} {ok / (w['duration_us'] / 1e6):>8.1f}  "
+                  + "  ".join(f"{per[n]:>18.3f}" for n in names) + f"  total {total:.3f}{errors}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench_cpu", description=__doc__)
+    ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("-c", "--concurrency", type=int, default=32)
+    ap.add_argument("-d", "--duration", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    load = _load_module(shared_bench_dir())
+    tmp = ROOT / "var" / "bench-cpu" / args.engine
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    dbs = Databases(args.engine, tmp)
+    try:
+        config = StackConfig.on_free_ports(
+            tmp, auth_database_url=dbs.url("auth"), collection_database_url=dbs.url("collection"),
+            extra_env={"AUTH_WORKERS": str(args.workers), "COLLECTION_WORKERS": str(args.workers),
+                       "AUTH_LOG_LEVEL": "WARNING", "COLLECTION_LOG_LEVEL": "WARNING",
+                       "TOKEN_RATE_LIMIT_BURST": "1000000"},
+        )  # fmt: skip
+        prepare(config)
+        with (tmp / "stack.log").open("wb") as log:
+            stack = start(config, log=log)
+            try:
+                asyncio.run(_measure(stack, load, args))
+            finally:
+                stack.stop()
+    finally:
+        dbs.drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
