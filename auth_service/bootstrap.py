@@ -10,7 +10,8 @@ import grpc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from .collection_client import GrpcAccountCleaner, GrpcCigarDirectory
-from .db.repository import SqlUnitOfWork
+from .db.driver import Driver
+from .db.repository import SqlUnitOfWork, SqlUserLookup
 from .keyring import KeyRing, load_key_ring
 from .login import TokenService
 from .mailer import EmailSender, LogSender, SmtpSender
@@ -52,6 +53,7 @@ def email_sender(settings: Settings) -> EmailSender:
 def build(
     settings: Settings,
     sessions: async_sessionmaker,
+    driver: Driver,
     hasher: PasswordHasher,
     channel: grpc.aio.Channel,
     clock: Callable[[], datetime],
@@ -71,7 +73,14 @@ def build(
     throttle = Throttle(throttle_policy(settings))
     return UseCases(
         ring=ring,
-        auth=AuthService(uow, hasher, verifier, GrpcCigarDirectory(channel, settings.rpc_timeout_seconds), emails),
+        auth=AuthService(
+            uow,
+            SqlUserLookup(driver),
+            hasher,
+            verifier,
+            GrpcCigarDirectory(channel, settings.rpc_timeout_seconds),
+            emails,
+        ),  # fmt: skip
         tokens=TokenService(uow, hasher, issuer, throttle, clock, allow_unverified=settings.allow_unverified_login),
         profiles=ProfileService(uow, hasher, verifier, drainer, emails, clock),
         verifier=emails,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .bootstrap import build
 from .channels import SpreadChannel
+from .db.driver import Driver, open_driver
 from .db.engine import create_engine, session_factory
 from .errors import ErrorInterceptor
 from .mailer import EmailSender
@@ -49,6 +50,7 @@ class RunningServer:
     port: int
     health: health.aio.HealthServicer
     engine: AsyncEngine
+    driver: Driver
     channel: SpreadChannel
     hasher: PasswordHasher
     metrics: Metrics
@@ -60,6 +62,7 @@ class RunningServer:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
         await self.channel.close()
+        await self.driver.close()
         await self.engine.dispose()
         self.hasher.close()
         self.metrics.close()
@@ -68,7 +71,8 @@ class RunningServer:
 async def start(
     settings: Settings, clock: Callable[[], datetime] = utc_now, sender: EmailSender | None = None
 ) -> RunningServer:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url)  # the use cases' units of work
+    driver = await open_driver(settings.database_url)  # GET /users/me/'s user lookup, one statement
     sessions = session_factory(engine)
     # argon2 releases the GIL: one hashing thread per core, shared out among the worker processes.
     hash_workers = settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers)
@@ -76,7 +80,7 @@ async def start(
     channel = SpreadChannel(
         settings.collection_service_addr, COLLECTION_CONNECTIONS, [ForwardRequestId()], PEER_CHANNEL_OPTIONS
     )
-    cases = build(settings, sessions, hasher, channel, clock, sender)
+    cases = build(settings, sessions, driver, hasher, channel, clock, sender)
 
     metrics = Metrics(engine)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
@@ -101,7 +105,7 @@ async def start(
     drainer = asyncio.create_task(cases.drainer.run())  # account deletions that still need collection_service
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, port,
              cases.ring.current.kid, len(cases.ring.published))  # fmt: skip
-    return RunningServer(server, port, health_servicer, engine, channel, hasher, metrics, drainer)
+    return RunningServer(server, port, health_servicer, engine, driver, channel, hasher, metrics, drainer)
 
 
 async def serve(settings: Settings) -> None:

@@ -42,6 +42,12 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 
+class UserLookup(Protocol):
+    """The live user with this id, read outside any unit of work: GET /users/me/'s one database read."""
+
+    async def get(self, user_id: int) -> User | None: ...
+
+
 class CigarDirectory(Protocol):
     """The caller's cigars, as collection_service lists them for the caller's own bearer token."""
 
@@ -52,12 +58,14 @@ class AuthService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        users: UserLookup,
         hasher: PasswordHasher,
         verifier: TokenVerifier,
         cigars: CigarDirectory,
         verification: EmailChanged,
     ) -> None:
         self._uow = uow
+        self._users = users
         self._hasher = hasher
         self._verifier = verifier
         self._cigars = cigars
@@ -93,8 +101,7 @@ class AuthService:
         return Profile(user=user, cigars=cigars)
 
     async def _load_user(self, user_id: int) -> User:
-        async with self._uow() as uow:
-            user = await uow.users.get(user_id)
+        user = await self._users.get(user_id)
         if user is None:  # a valid token for a user that no longer exists
             raise InvalidToken()
         return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -11,16 +13,19 @@ _UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """True when the error says the database is down or restarting, so the same request may work later."""
-    if isinstance(exc, PoolTimeout | OSError):  # no free connection in time; connection refused or reset
+    """True when the error says the database is down, restarting or busy, so the same request may work later.
+    Takes SQLAlchemy's errors (sessions) and the drivers' own (db/driver.py) alike."""
+    # no free connection in time (SQLAlchemy's pool, asyncpg's acquire); connection refused or reset
+    if isinstance(exc, PoolTimeout | TimeoutError | OSError):
         return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    state = getattr(exc.orig, "sqlstate", None) or ""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    if isinstance(exc, sqlite3.OperationalError):  # another writer held SQLite's lock past busy_timeout
+        return "database is locked" in str(exc)
+    state = getattr(exc, "sqlstate", None) or ""
     if state.startswith("08") or state in _UNAVAILABLE_STATES:
         return True
     # asyncpg reports a connection that died mid-query as an InterfaceError or an OSError underneath.
-    cause = exc.orig.__cause__ if exc.orig is not None else None
-    return isinstance(cause, OSError | ConnectionError) or "connection is closed" in str(exc.orig)
+    return isinstance(exc.__cause__, OSError | ConnectionError) or "connection is closed" in str(exc)

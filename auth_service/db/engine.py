@@ -8,6 +8,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+# WAL lets readers run beside the writer. With WAL, synchronous=NORMAL syncs at checkpoints instead of on
+# every commit: still never corrupt, but a power cut (not a crash of this process) may lose the last commits
+# (README "Performance"). busy_timeout makes concurrent writers wait for the lock instead of failing with
+# "database is locked". Every connection gets them: SQLAlchemy's (engine below) and the driver's (driver.py).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
+
 
 def create_engine(database_url: str) -> AsyncEngine:
     url = make_url(database_url)
@@ -21,15 +32,9 @@ def create_engine(database_url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        # WAL lets readers run beside the writer; busy_timeout makes concurrent writers wait
-        # for the lock instead of failing with "database is locked".
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # With WAL, NORMAL syncs at checkpoints instead of on every commit: still never corrupt, but a
-        # power cut (not a crash of this process) may lose the last commits (README "Performance").
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     return engine

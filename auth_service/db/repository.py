@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from types import TracebackType
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Integer, Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..domain import EmailTaken, NewUser, User, UsernameTaken
 from .counters import SqlLoginCounters
+from .driver import Driver
 from .models import UserRow
 from .outbox import SqlEmailVerifications, SqlOutbox
 
@@ -24,7 +25,25 @@ def _to_domain(row: UserRow | Row) -> User:  # a Core Row has the same attribute
 
 _GET = select(
     UserRow.id, UserRow.username, UserRow.email, UserRow.hashed_password, UserRow.email_verified, UserRow.deleted_at
-).where(UserRow.id == bindparam("id"))
+).where(UserRow.id == bindparam("id", type_=Integer))
+
+
+class SqlUserLookup:
+    """The hot path of GET /users/me/: one autocommit SELECT on the driver (db/driver.py), compiled once."""
+
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
+        compiled = _GET.compile(dialect=driver.dialect)
+        self._sql, self._names = str(compiled), tuple(compiled.positiontup or ())
+        assert self._names == ("id",), self._names  # noqa: S101 - one parameter, bound positionally below
+
+    async def get(self, user_id: int) -> User | None:
+        rows = await self._driver.fetch(self._sql, [user_id])
+        if not rows or rows[0][5] is not None:  # deleted_at: a deleted user's row is kept, scrubbed
+            return None
+        user_id, username, email, hashed_password, email_verified, _ = rows[0]
+        return User(id=user_id, username=username, email=email, hashed_password=hashed_password,
+                    email_verified=bool(email_verified))  # fmt: skip
 
 
 class SqlUserRepository:

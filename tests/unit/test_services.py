@@ -64,6 +64,7 @@ def auth(tmp_path: Path):
     issuer = TokenIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: NOW)
     service = AuthService(
         uow=uow,
+        users=users,
         hasher=hasher,
         verifier=TokenVerifier({key.kid: key.public_key}, "cigar-auth", "cigar-api", lambda: NOW),
         cigars=directory,
