@@ -27,18 +27,7 @@ class GrpcCigarDirectory:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise InvalidToken() from exc
             raise DependencyUnavailable("the cigar collection") from exc
-        return [
-            Cigar(
-                id=c.id,
-                name=c.name,
-                brand=c.brand,
-                origin=c.origin,
-                flavor_notes=c.flavor_notes,
-                rating=c.rating,
-                owner_id=c.owner_id,
-            )
-            for c in response.cigars
-        ]
+        return [Cigar(c.id, c.name, c.brand, c.origin, c.flavor_notes, c.rating, c.owner_id) for c in response.cigars]
 
 
 class GrpcAccountCleaner:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
-from cigar.collection.v1 import collection_pb2
 
 from .domain import Cigar, User
 from .login import TokenService
@@ -21,18 +20,13 @@ def _metadata(context: grpc.aio.ServicerContext, key: str) -> str | None:
     return None
 
 
-def _cigar_pb(c: Cigar) -> collection_pb2.Cigar:
-    return collection_pb2.Cigar(
-        id=c.id, name=c.name, brand=c.brand, origin=c.origin, flavor_notes=c.flavor_notes, rating=c.rating,
-        owner_id=c.owner_id,
-    )  # fmt: skip
-
-
 def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
-    return auth_pb2.User(
-        id=user.id, username=user.username, email=user.email, cigars=[_cigar_pb(c) for c in cigars],
-        email_verified=user.email_verified,
-    )  # fmt: skip
+    message = auth_pb2.User(id=user.id, username=user.username, email=user.email, email_verified=user.email_verified)
+    add = message.cigars.add  # built in place: a Cigar message passed in would be copied into the list
+    for c in cigars:
+        add(id=c.id, name=c.name, brand=c.brand, origin=c.origin, flavor_notes=c.flavor_notes, rating=c.rating,
+            owner_id=c.owner_id)  # fmt: skip
+    return message
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):

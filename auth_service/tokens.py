@@ -41,19 +41,49 @@ class TokenIssuer:
         return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-class TokenVerifier:
-    """Checks signature, kid, iss, aud and exp against an injected clock; returns the user id."""
+MEMO_SIZE = 4096  # tokens remembered per verifier: a few hundred KB at most
 
-    def __init__(self, keys: Mapping[str, Ed25519PublicKey], issuer: str, audience: str, clock: Clock) -> None:
+
+class TokenVerifier:
+    """Checks signature, kid, iss, aud and exp against an injected clock; returns the user id.
+    A verified token is remembered (user id, key, exp) for the next call with that exact token: a client
+    sends the same token until it expires, and the signature check is most of the cost (~80 us). A
+    remembered token still has its expiry checked every time, and only while its key is still published.
+    Only verified tokens are remembered."""
+
+    def __init__(
+        self,
+        keys: Mapping[str, Ed25519PublicKey],
+        issuer: str,
+        audience: str,
+        clock: Clock,
+        memo_size: int = MEMO_SIZE,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._clock = clock
+        self._memo: dict[str, tuple[int, str, Ed25519PublicKey, float]] = {}
+        self._memo_size = memo_size
 
     def verify(self, token: str) -> int:
+        known = self._memo.get(token)
+        if known is not None and self._keys.get(known[1]) is known[2]:
+            if known[3] <= self._clock().timestamp():
+                del self._memo[token]
+                raise InvalidToken("token expired")
+            return known[0]
+        user_id, kid, key, exp = self._verify(token)
+        if len(self._memo) >= self._memo_size:
+            del self._memo[next(iter(self._memo))]  # the oldest first
+        self._memo[token] = (user_id, kid, key, exp)
+        return user_id
+
+    def _verify(self, token: str) -> tuple[int, str, Ed25519PublicKey, float]:
         try:
             header = jwt.get_unverified_header(token)
-            key = self._keys.get(header.get("kid", ""))
+            kid = header.get("kid")
+            key = self._keys.get(kid) if isinstance(kid, str) else None
             if key is None:
                 raise InvalidToken("token signed by an unknown key")
             # The algorithm is pinned to EdDSA: "alg" from the header is never trusted (RFC 8725 §3.1).
@@ -70,7 +100,7 @@ class TokenVerifier:
         if claims["exp"] <= self._clock().timestamp():
             raise InvalidToken("token expired")
         try:
-            return int(claims["sub"])
+            return int(claims["sub"]), kid, key, claims["exp"]
         except (TypeError, ValueError) as exc:
             raise InvalidToken() from exc
 

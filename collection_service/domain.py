@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,8 +15,10 @@ class CigarFields:
     rating: int
 
 
-@dataclass(frozen=True, slots=True)
-class Cigar:
+class Cigar(NamedTuple):
+    """Immutable. A NamedTuple, not a frozen dataclass: lists build hundreds of them, from database rows in
+    this field order (Cigar(*row)), at a quarter of the cost."""
+
     id: int
     name: str
     brand: str

@@ -65,6 +65,11 @@ class JwksCache:
         self._next_fetch_at = float("-inf")
         self._last_fetch_failed = False
 
+    def holds(self, key: Ed25519PublicKey) -> bool:
+        """Whether this very key object is in the key set now (no fetch): false after the key was dropped,
+        and after any refresh, which builds new objects."""
+        return any(k is key for k in self._keys.values())
+
     async def get(self, kid: str) -> Ed25519PublicKey | None:
         """The key of `kid`; None if auth_service does not know it either; JwksUnavailable if it is
         unknown here and auth_service could not be asked (the token may well be valid: retry later)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
 from google.protobuf import empty_pb2
@@ -26,6 +28,14 @@ def _cigar_pb(c: Cigar) -> collection_pb2.Cigar:
     )  # fmt: skip
 
 
+def _add_cigars(container: Any, cigars: list[Cigar]) -> None:
+    """Lists are built in place: a Cigar message passed to a constructor would be copied into the list."""
+    add = container.add
+    for c in cigars:
+        add(id=c.id, name=c.name, brand=c.brand, origin=c.origin, flavor_notes=c.flavor_notes, rating=c.rating,
+            owner_id=c.owner_id)  # fmt: skip
+
+
 class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     def __init__(self, service: CollectionService, accounts: AccountDeletion) -> None:
         self._service = service
@@ -39,9 +49,9 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
         page = await self._service.list_cigars(
             f, PageRequest(request.skip, limit, request.page_size, request.page_token)
         )
-        return collection_pb2.ListCigarsResponse(
-            cigars=[_cigar_pb(c) for c in page.cigars], next_page_token=page.next_page_token
-        )
+        response = collection_pb2.ListCigarsResponse(next_page_token=page.next_page_token)
+        _add_cigars(response.cigars, page.cigars)
+        return response
 
     async def GetCigar(
         self, request: collection_pb2.GetCigarRequest, context: grpc.aio.ServicerContext
@@ -77,8 +87,9 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     async def ListMyCigars(
         self, request: collection_pb2.ListMyCigarsRequest, context: grpc.aio.ServicerContext
     ) -> collection_pb2.ListMyCigarsResponse:
-        cigars = await self._service.list_my_cigars(_authorization(context))
-        return collection_pb2.ListMyCigarsResponse(cigars=[_cigar_pb(c) for c in cigars])
+        response = collection_pb2.ListMyCigarsResponse()
+        _add_cigars(response.cigars, await self._service.list_my_cigars(_authorization(context)))
+        return response
 
     # --- account deletion (issue 3) ---
     async def DeleteMyCigars(

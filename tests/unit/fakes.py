@@ -119,7 +119,7 @@ class FakeCigars:
     async def update_owned(self, cigar_id: int, owner_id: int, changes: dict[str, str | int]) -> Cigar | None:
         for i, c in enumerate(self.rows):
             if c.id == cigar_id and c.owner_id == owner_id:
-                self.rows[i] = dataclasses.replace(c, **changes)  # type: ignore[arg-type]
+                self.rows[i] = c._replace(**changes)
                 return self.rows[i]
         return None
 

@@ -1,15 +1,21 @@
-"""collection_service's JWKS cache: single flight, rate-limited refetch, keys survive outages."""
+"""collection_service's JWKS cache (single flight, rate-limited refetch, keys survive outages) and the
+token verifier that remembers verified tokens only while their key is in the set."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 from cigar.auth.v1 import auth_pb2
 
 from auth_service.keys import create_key_file
+from auth_service.tokens import TokenIssuer
+from collection_service.domain import InvalidToken
 from collection_service.jwks import JwksCache, JwksUnavailable
+from collection_service.tokens import TokenVerifier
 from tests.conftest import eventually
 
 
@@ -150,3 +156,31 @@ async def test_the_start_up_fetch_and_a_burst_of_misses_share_one_fetch(tmp_path
     warm.cancel()
     assert all(k is not None for k in keys)
     assert auth.calls == 1
+
+
+async def test_the_verifier_checks_a_signature_once_until_the_key_set_changes(tmp_path: Path, monkeypatch) -> None:
+    now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
+    a_key, b_key = create_key_file(tmp_path / "a.pem"), create_key_file(tmp_path / "b.pem")
+    a, b = auth_pb2.Jwk(**a_key.jwk()), auth_pb2.Jwk(**b_key.jwk())
+    auth = FakeAuth([a, b])
+    cache = JwksCache(auth, min_interval=0, monotonic=Clock())
+    verifier = TokenVerifier(cache, "cigar-auth", "cigar-api", lambda: now[0])
+    token = TokenIssuer(a_key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: now[0]).issue(9).access_token
+    decodes = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kw: decodes.append(1) or real_decode(*args, **kw))
+    assert [await verifier.user_id(f"Bearer {token}") for _ in range(3)] == [9, 9, 9]
+    assert len(decodes) == 1
+    assert await cache.refresh()  # same keys, new objects: verified once more, then remembered again
+    assert [await verifier.user_id(f"Bearer {token}") for _ in range(2)] == [9, 9]
+    assert len(decodes) == 2
+    auth.jwks = [b]  # auth_service stops publishing the key that signed the token
+    assert await cache.refresh()
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await verifier.user_id(f"Bearer {token}")
+    auth.jwks = [a, b]
+    assert await cache.refresh()
+    assert await verifier.user_id(f"Bearer {token}") == 9
+    now[0] += timedelta(minutes=30)
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.user_id(f"Bearer {token}")

@@ -144,3 +144,43 @@ def test_a_missing_or_wrong_key_file_is_a_clear_error(tmp_path: Path, content) -
         path.write_bytes(content)
     with pytest.raises(KeyFileError, match=str(path)):
         load_signing_key(path)
+
+
+def test_a_verified_token_is_remembered_but_still_expires_and_dies_with_its_key(key, monkeypatch) -> None:
+    clock = Clock(NOW)
+    keys = {key.kid: key.public_key}
+    issuer = TokenIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), clock)
+    verifier = TokenVerifier(keys, "cigar-auth", "cigar-api", clock)
+    token = issuer.issue(7).access_token
+    decodes = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: decodes.append(1) or real_decode(*a, **kw))
+    assert [verifier.verify(token) for _ in range(3)] == [7, 7, 7]
+    assert len(decodes) == 1  # the signature was checked once
+    del keys[key.kid]  # the key is no longer published
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verifier.verify(token)
+    keys[key.kid] = key.public_key
+    assert verifier.verify(token) == 7
+    clock.now = NOW + timedelta(minutes=30)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def test_forged_tokens_are_never_remembered_and_the_memo_is_bounded(key) -> None:
+    issuer, _ = make(key, Clock(NOW))
+    verifier = TokenVerifier({key.kid: key.public_key}, "cigar-auth", "cigar-api", Clock(NOW), memo_size=2)
+    good = issuer.issue(1).access_token
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(forged)
+    assert [verifier.verify(issuer.issue(n).access_token) for n in (1, 2, 3)] == [1, 2, 3]
+    assert len(verifier._memo) == 2 and forged not in verifier._memo
+
+
+def test_a_kid_that_is_not_a_string_is_an_invalid_token_not_a_crash(key) -> None:
+    _, verifier = make(key, Clock(NOW))
+    token = f"{b64({'alg': 'EdDSA', 'kid': ['x']})}.{b64({'sub': '1'})}.c2ln"
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
