@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-d", "--duration", type=int, default=5)
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--auth-workers", type=int, default=2)
+    ap.add_argument("--collection-workers", type=int, default=2)
     args = ap.parse_args(argv)
     load = _load_module(shared_bench_dir())
     tmp = ROOT / "var" / "bench-cpu" / args.engine
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = StackConfig.on_free_ports(
             tmp, auth_database_url=dbs.url("auth"), collection_database_url=dbs.url("collection"),
-            extra_env={"AUTH_WORKERS": str(args.workers), "COLLECTION_WORKERS": str(args.workers),
+            extra_env={"AUTH_WORKERS": str(args.auth_workers), "COLLECTION_WORKERS": str(args.collection_workers),
                        "AUTH_LOG_LEVEL": "WARNING", "COLLECTION_LOG_LEVEL": "WARNING",
                        "TOKEN_RATE_LIMIT_BURST": "1000000"},
         )  # fmt: skip

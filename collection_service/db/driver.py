@@ -37,6 +37,14 @@ class Driver(Protocol):
     async def close(self) -> None: ...
 
 
+async def _reset_if_needed(conn: asyncpg.Connection) -> None:
+    """Instead of asyncpg's default reset on release (a query: RESET ALL, UNLISTEN *, CLOSE ALL, advisory
+    unlock), a round trip per call for state this module never creates: it only ever runs single
+    autocommit statements. A connection somehow left inside a transaction still gets the full reset."""
+    if conn.is_in_transaction():
+        await conn.reset()
+
+
 class AsyncpgDriver:
     """asyncpg's pool; each connection keeps its prepared statements, so a statement is parsed once."""
 
@@ -49,7 +57,9 @@ class AsyncpgDriver:
     @classmethod
     async def open(cls, dsn: str, size: int = POOL_SIZE) -> AsyncpgDriver:
         # min_size 0: connections open on first use, so a database that is down at start costs nothing here
-        pool = await asyncpg.create_pool(dsn, min_size=0, max_size=size, timeout=CONNECT_TIMEOUT_SECONDS)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=0, max_size=size, timeout=CONNECT_TIMEOUT_SECONDS, reset=_reset_if_needed
+        )
         return cls(pool, size)
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
