@@ -72,7 +72,7 @@ async def start(
     settings: Settings, clock: Callable[[], datetime] = utc_now, sender: EmailSender | None = None
 ) -> RunningServer:
     engine = create_engine(settings.database_url)  # the use cases' units of work
-    driver = await open_driver(settings.database_url)  # GET /users/me/'s user lookup, one statement
+    driver = open_driver(settings.database_url)  # GET /users/me/'s user lookup, one statement
     sessions = session_factory(engine)
     # argon2 releases the GIL: one hashing thread per core, shared out among the worker processes.
     hash_workers = settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers)

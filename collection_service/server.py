@@ -64,7 +64,7 @@ class RunningServer:
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
     engine = create_engine(settings.database_url)  # multi-statement transactions: account deletion
-    driver = await open_driver(settings.database_url)  # everything else: one statement per call
+    driver = open_driver(settings.database_url)  # everything else: one statement per call
     sessions = session_factory(engine)
     # gRPC's reconnect backoff grows to 120 s by default: after a long auth_service outage the first
     # key fetch could wait that long. Capped, keys are fetched within seconds of auth_service's return.

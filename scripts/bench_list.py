@@ -82,7 +82,7 @@ async def main(args: argparse.Namespace) -> int:
         await seed(args.pg_url, db, args.rows, args.owners)
         print(f"seeded {args.rows} cigars into {db} in {time.perf_counter() - started:.1f} s")
         engine = create_engine(url)  # EXPLAIN and the set-up queries
-        driver = await open_driver(url)  # what collection_service runs its queries on
+        driver = open_driver(url)  # what collection_service runs its queries on
         service = CollectionService(cigars=SqlCigarStore(driver), auth=NoAuth())
         size, deep = args.page_size, (args.page - 1) * args.page_size
         everything = CigarFilter()

@@ -1,0 +1,109 @@
+"""The statement driver both services use on their hot paths (db/driver.py), against real databases:
+the pool's limits, and what happens to connections when PostgreSQL drops them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from collection_service.db import driver as driver_module
+from collection_service.db.availability import database_unavailable
+from collection_service.db.driver import AiosqliteDriver, AsyncpgDriver, Pool, open_driver
+from tests.conftest import PG_ADMIN_URL
+
+PG_URL = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def test_the_pool_opens_on_demand_reuses_the_last_released_and_makes_only_the_overflow_wait(
+    monkeypatch,
+) -> None:
+    opened: list[int] = []
+
+    async def connect() -> int:
+        opened.append(len(opened) + 1)
+        return opened[-1]
+
+    pool: Pool[int] = Pool(connect, size=2)
+    a, b = await pool.acquire(), await pool.acquire()
+    assert (a, b) == (1, 2) and pool.state() == {"checked_out": 2, "idle": 0, "size": 2}
+    waiting = asyncio.ensure_future(pool.acquire())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # full: the third caller waits ...
+    pool.release(b)
+    assert await waiting == 2  # ... for the connection released first, not a new one
+    pool.release(a)
+    assert await pool.acquire() == 1 and opened == [1, 2]
+    monkeypatch.setattr(driver_module, "ACQUIRE_TIMEOUT_SECONDS", 0.05)
+    with pytest.raises(TimeoutError) as raised:
+        await pool.acquire()
+    assert database_unavailable(raised.value)  # the caller gets UNAVAILABLE, not a hang
+
+
+async def test_a_failed_connect_gives_its_slot_back() -> None:
+    attempts = 0
+
+    async def connect() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise OSError("connection refused")
+        return "conn"
+
+    pool: Pool[str] = Pool(connect, size=1)
+    with pytest.raises(OSError):
+        await pool.acquire()
+    assert await asyncio.wait_for(pool.acquire(), 1) == "conn"
+
+
+async def test_postgres_errors_keep_the_connection_and_one_closed_while_idle_is_replaced_unnoticed() -> None:
+    driver = open_driver(PG_URL)
+    assert isinstance(driver, AsyncpgDriver)
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        [[pid]] = await driver.fetch("SELECT pg_backend_pid()", [])
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await driver.fetch("SELECT 1 / $1::int", [0])
+        assert await driver.fetch("SELECT pg_backend_pid()", []) == [(pid,)]  # same connection, still fine
+        # What a server restart does to an idle connection: the server says goodbye and closes it.
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        await asyncio.sleep(0.2)
+        [[new_pid]] = await driver.fetch("SELECT pg_backend_pid()", [])  # no call fails on the dead one
+        assert new_pid != pid
+        assert driver.pool_state() == {"checked_out": 0, "idle": 1, "size": driver_module.POOL_SIZE}
+    finally:
+        await driver.close()
+        await admin.close()
+
+
+async def test_a_connection_lost_mid_statement_is_unavailable_and_never_reused() -> None:
+    driver = open_driver(PG_URL)
+    try:
+        [[pid]] = await driver.fetch("SELECT pg_backend_pid()", [])
+        with pytest.raises(Exception) as raised:
+            await driver.fetch("SELECT pg_terminate_backend(pg_backend_pid())", [])
+        assert database_unavailable(raised.value)  # the caller gets UNAVAILABLE: retryable
+        assert driver.pool_state()["idle"] == 0
+        [[new_pid]] = await driver.fetch("SELECT pg_backend_pid()", [])
+        assert new_pid != pid
+    finally:
+        await driver.close()
+
+
+async def test_sqlite_connections_read_side_by_side_in_autocommit(tmp_path: Path) -> None:
+    driver = open_driver(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert isinstance(driver, AiosqliteDriver)
+    try:
+        await driver.fetch("CREATE TABLE t (x INTEGER)", [])
+        await driver.fetch("INSERT INTO t VALUES (?)", [1])  # committed at once: no transaction is left open
+        rows = await asyncio.gather(*(driver.fetch("SELECT x, ? FROM t", [i]) for i in range(20)))
+        assert [r[0][1] for r in rows] == list(range(20)) and all(r[0][0] == 1 for r in rows)
+        assert driver.pool_state()["idle"] == driver_module.SQLITE_POOL_SIZE
+        [[mode]] = await driver.fetch("PRAGMA journal_mode", [])
+        assert mode == "wal"
+    finally:
+        await driver.close()
+    with pytest.raises(ValueError, match="SQLite file"):
+        open_driver("sqlite+aiosqlite:///:memory:")
