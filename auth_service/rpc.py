@@ -39,3 +39,17 @@ class UnaryInterceptor(grpc.aio.ServerInterceptor):
             )
             cached = self._wrapped[method] = (handler, wrapped)
         return cached[1]
+
+
+class Chain(UnaryInterceptor):
+    """Several interceptors registered as one, the first outermost. grpc.aio runs every registered
+    interceptor's intercept_service on every call; one registration instead of three saves that per call."""
+
+    def __init__(self, *layers: UnaryInterceptor) -> None:
+        super().__init__()
+        self._layers = layers
+
+    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+        for layer in reversed(self._layers):
+            inner = layer.wrap(inner, method)
+        return inner

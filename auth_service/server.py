@@ -24,6 +24,7 @@ from .errors import ErrorInterceptor
 from .mailer import EmailSender
 from .metrics import Metrics, ObservabilityInterceptor
 from .passwords import PasswordHasher
+from .rpc import Chain
 from .servicer import AuthServicer
 from .settings import Settings
 from .shield import ShieldInterceptor
@@ -85,7 +86,7 @@ async def start(
     metrics = Metrics(engine)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
     server = grpc.aio.server(
-        interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor()],
+        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor())],
         options=[("grpc.so_reuseport", 1)],
     )
     servicer = AuthServicer(

@@ -58,10 +58,21 @@ class Metrics:
             self._http.shutdown()
             self._http.server_close()
 
-    def observe(self, method: str, code: str, seconds: float) -> None:
+    def recorder(self, method: str) -> Callable[[str, float], None]:
+        """What records one call of `method` (its code and duration): the method's labelled series are looked
+        up here, once, rather than on every call."""
         service, _, name = method.strip("/").partition("/")
-        self.handled.labels(service, name, code).inc()
-        self.latency.labels(service, name).observe(seconds)
+        latency = self.latency.labels(service, name)
+        handled: dict[str, Any] = {}
+
+        def record(code: str, seconds: float) -> None:
+            counter = handled.get(code)
+            if counter is None:
+                counter = handled[code] = self.handled.labels(service, name, code)
+            counter.inc()
+            latency.observe(seconds)
+
+        return record
 
 
 class ObservabilityInterceptor(UnaryInterceptor):
@@ -72,7 +83,8 @@ class ObservabilityInterceptor(UnaryInterceptor):
         self._metrics = metrics
 
     def wrap(self, inner: Behaviour, method: str) -> Behaviour:
-        metrics = self._metrics
+        record = self._metrics.recorder(method)
+        loud = not method.startswith(QUIET_PREFIX)
 
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
             incoming = dict(context.invocation_metadata() or ())
@@ -87,8 +99,8 @@ class ObservabilityInterceptor(UnaryInterceptor):
                 elapsed = time.perf_counter() - started
                 code = grpc.StatusCode.UNKNOWN if crashed else (context.code() or grpc.StatusCode.OK)
                 code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-                metrics.observe(method, code_name, elapsed)
-                if not method.startswith(QUIET_PREFIX):
+                record(code_name, elapsed)
+                if loud and log.isEnabledFor(logging.INFO):
                     fields = {"grpc_method": method, "grpc_code": code_name, "duration_ms": round(elapsed * 1000, 1)}
                     log.info("rpc %s %s %.1f ms", method, code_name, elapsed * 1000, extra=fields)
                 REQUEST_ID.reset(token)

@@ -23,6 +23,7 @@ from .db.repository import SqlCigarStore
 from .errors import ErrorInterceptor
 from .jwks import JwksCache, grpc_fetcher
 from .metrics import Metrics, ObservabilityInterceptor
+from .rpc import Chain
 from .servicer import CollectionServicer
 from .services import CollectionService
 from .settings import Settings
@@ -81,7 +82,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     metrics = Metrics(driver.pool_state)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
     server = grpc.aio.server(
-        interceptors=[ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor()],
+        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor())],
         options=[("grpc.so_reuseport", 1)],
     )
     collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service, deletion), server)
