@@ -154,9 +154,16 @@ function envoy_on_response(handle)
       h:remove("content-length")
     elseif kind == "list" then
       local raw = handle:body():getBytes(0, handle:body():length())
-      local start = raw:find("[", 1, true)
-      local stop = start and value_end(raw, start)
-      if stop then replace_body(handle, raw:sub(start, stop - 1)) end
+      -- The transcoder prints {"cigars":[...],"next_page_token":"<base64url>"}: the array ends at the
+      -- last '],"next_page_token":"' (inside a string its quotes would be escaped). Pattern matching is
+      -- native code; the character-by-character scan is the fallback for any other shape.
+      local array = raw:match('^{"cigars":(%[.*%]),"next_page_token":"[%w_%-=]*"}$')
+      if not array then
+        local start = raw:find("[", 1, true)
+        local stop = start and value_end(raw, start)
+        array = stop and raw:sub(start, stop - 1)
+      end
+      if array then replace_body(handle, array) end
     end
     return
   end

@@ -79,6 +79,19 @@ def test_get_cigars_defaults_to_ten_and_answers_an_empty_page_with_an_empty_arra
     assert (response.status_code, response.text) == (200, "[]")
 
 
+def test_the_bare_array_survives_names_that_look_like_the_json_around_it(frontend: Frontend) -> None:
+    """The gateway cuts the array out of {"cigars":[...],"next_page_token":"..."}: names holding brackets,
+    quotes or that very text must come back whole, with and without a next page."""
+    user_id, token = frontend.token_for_new_user()
+    names = ["a]", "[b", '],"next_page_token":"x"}', '{"cigars":[', "c\\]"]
+    for name in names:
+        assert frontend.client.post("/cigars/", json={**CIGAR, "name": name}, headers=auth(token)).status_code == 201
+    everything = frontend.client.get("/cigars/", params={"owner_id": user_id, "limit": 100})
+    assert [c["name"] for c in everything.json()] == names
+    first_two = frontend.client.get("/cigars/", params={"owner_id": user_id, "limit": 2})  # a next page exists
+    assert [c["name"] for c in first_two.json()] == names[:2]
+
+
 def test_post_cigars_creates_with_201_for_the_token_owner(frontend: Frontend) -> None:
     user_id, token = frontend.token_for_new_user()
     response = frontend.client.post("/cigars/", json=CIGAR, headers=auth(token))
