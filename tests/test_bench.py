@@ -54,3 +54,17 @@ def processes_mentioning(text: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_bench_cpu_prints_cpu_per_request_for_every_process_and_leaves_nothing_running() -> None:
+    """scripts/bench_cpu.py, the "where the time goes" tool of README "Performance", one short scenario."""
+    cmd = [sys.executable, "-m", "scripts.bench_cpu", "--engine", "sqlite", "-d", "1", "--seed", "3",
+           "--scenarios", "get_cigars", "--collection-workers", "1"]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    header, row = out.stdout.strip().splitlines()[-2:]
+    assert header.split()[2:7] == ["auth_service", "collection_service", "envoy", "postgres", "wrk"]
+    cells = row.removeprefix("GET /cigars/?limit=10").split()
+    rps, collection_ms = float(cells[0]), float(cells[2])
+    assert rps > 0 and collection_ms > 0 and "errors" not in row
+    assert processes_mentioning(str(ROOT / "var" / "bench-cpu" / "sqlite")) == []
