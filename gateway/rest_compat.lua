@@ -129,6 +129,13 @@ end
 function envoy_on_response(handle)
   local headers = handle:headers()
   local status = headers:get(":status")
+  if status == "499" then
+    -- gRPC CANCELLED (Envoy says 499, "client closed request"). A REST client that is still here to read
+    -- this did not cancel: a stopping server did, after the call started (so Envoy could not retry it).
+    -- That is a transient unavailability, and clients retry a 503.
+    status = "503"
+    headers:replace(":status", status)
+  end
   local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
   local kind = meta["kind"] or "other"
   headers:remove("grpc-status")  -- gRPC plumbing; REST clients read the HTTP status

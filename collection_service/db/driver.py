@@ -100,6 +100,19 @@ class AsyncpgDriver:
         return await self._asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT_SECONDS)
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        try:
+            return await self._fetch(sql, params)
+        except self._asyncpg.InternalClientError:
+            # Raised before anything is sent: the connection was left mid-protocol, typically by an error
+            # the server pushed while it sat idle (a shutdown's goodbye) before its socket closed. The
+            # statement never left, so one more try, on a fresh connection, is safe even for a write.
+            pass
+        try:
+            return await self._fetch(sql, params)
+        except self._asyncpg.InternalClientError as exc:
+            raise ConnectionResetError(f"database connection unusable: {exc}") from exc
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         conn = await self._pool.acquire()
         try:
             rows = await conn.fetch(sql, *params)
@@ -107,11 +120,11 @@ class AsyncpgDriver:
             if isinstance(exc, self._asyncpg.PostgresError) and not database_unavailable(exc):
                 self._pool.release(conn)  # the server refused the statement; the connection is fine
                 raise
-            # Cancelled mid-statement, or the connection or server is gone: never reuse this connection.
-            # If the server went away, the idle ones are dead too: close them rather than fail one call each.
+            # Cancelled mid-statement, left mid-protocol, or the connection or server is gone: never reuse
+            # this connection. If the server went away, the idle ones are dead too: close them all.
             conn.terminate()
             self._pool.release(None)
-            if database_unavailable(exc):
+            if database_unavailable(exc) or isinstance(exc, self._asyncpg.InternalClientError):
                 for idle in self._pool.take_idle():
                     idle.terminate()
             raise

@@ -107,3 +107,42 @@ async def test_sqlite_connections_read_side_by_side_in_autocommit(tmp_path: Path
         await driver.close()
     with pytest.raises(ValueError, match="SQLite file"):
         open_driver("sqlite+aiosqlite:///:memory:")
+
+
+class FakeConnection:
+    """Stands in for an asyncpg connection the server left mid-protocol (its goodbye on shutdown arrived
+    while it sat idle, before its socket closed): asyncpg refuses to start a statement on it."""
+
+    def __init__(self, broken: bool) -> None:
+        self.broken, self.terminated = broken, False
+
+    def is_closed(self) -> bool:
+        return self.terminated
+
+    async def fetch(self, sql: str, *params: object) -> list[tuple]:
+        if self.broken:
+            raise asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+        return [(sql,)]
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+async def test_a_connection_left_mid_protocol_is_dropped_and_the_statement_runs_on_a_fresh_one() -> None:
+    driver = open_driver(PG_URL)
+    broken, fresh = FakeConnection(broken=True), FakeConnection(broken=False)
+    connections = iter([fresh])
+
+    async def connect() -> FakeConnection:
+        return next(connections)
+
+    driver._pool = Pool(connect, size=2)  # noqa: SLF001
+    driver._pool._idle.append(broken)  # noqa: SLF001 - idle in the pool, as after a shutdown began
+    assert await driver.fetch("INSERT ...", []) == [("INSERT ...",)]  # nothing was sent on the broken one
+    assert broken.terminated and driver._pool.state() == {"checked_out": 0, "idle": 1, "size": 2}
+
+    driver._pool._idle[:] = [FakeConnection(broken=True)]  # noqa: SLF001
+    connections = iter([FakeConnection(broken=True)])
+    with pytest.raises(ConnectionResetError) as raised:  # twice in a row: the database is not usable now
+        await driver.fetch("SELECT 1", [])
+    assert database_unavailable(raised.value)

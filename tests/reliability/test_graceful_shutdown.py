@@ -25,12 +25,19 @@ def register(url: str) -> httpx.Response:
 def test_sigterm_lets_accepted_requests_finish_before_the_service_exits(rel: Reliability) -> None:
     # Registrations hash a password on 2 worker threads: a dozen of them queue inside auth_service.
     total, active = "cluster.auth_service.upstream_rq_total", "cluster.auth_service.upstream_rq_active"
+    # upstream_rq_total counts a request as soon as Envoy has it for the cluster, also while it waits for
+    # a new connection to open: until none waits, a SIGTERM could refuse that connection (a 503, rightly).
+    pending = "cluster.auth_service.upstream_rq_pending_active"
     sent_before = rel.envoy_stat(total)
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
         futures = [pool.submit(register, rel.url) for _ in range(IN_FLIGHT)]
         deadline = time.monotonic() + 10
         # every registration handed to auth_service, some of them still being worked on
-        while rel.envoy_stat(total) - sent_before < IN_FLIGHT or (in_flight := rel.envoy_stat(active)) < 2:
+        while (
+            rel.envoy_stat(total) - sent_before < IN_FLIGHT
+            or rel.envoy_stat(pending) > 0
+            or (in_flight := rel.envoy_stat(active)) < 2
+        ):
             assert time.monotonic() < deadline, "the registrations never were in flight together"
             time.sleep(0.005)
         terminated_at = time.monotonic()
