@@ -151,9 +151,11 @@ class AiosqliteDriver:
         self._aiosqlite = aiosqlite
         self._path = path
         self._pool: Pool[Any] = Pool(self._connect, size)
+        self._opened: list[Any] = []
 
     async def _connect(self) -> Any:
         conn = await self._aiosqlite.connect(self._path, isolation_level=None)  # None: autocommit
+        self._opened.append(conn)
         for pragma in SQLITE_PRAGMAS:
             await conn.execute(pragma)
         return conn
@@ -170,8 +172,12 @@ class AiosqliteDriver:
         return self._pool.state()
 
     async def close(self) -> None:
-        for conn in self._pool.take_idle():
+        """Close every connection, busy ones too (their close queues behind the statement in flight): each
+        has a thread of its own that would otherwise keep the process from exiting."""
+        self._pool.take_idle()
+        for conn in self._opened:
             await conn.close()
+        self._opened.clear()
 
 
 def open_driver(database_url: str) -> Driver:

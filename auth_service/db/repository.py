@@ -34,11 +34,11 @@ class SqlUserLookup:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         compiled = _GET.compile(dialect=driver.dialect)
-        self._sql, self._names = str(compiled), tuple(compiled.positiontup or ())
-        assert self._names == ("id",), self._names  # noqa: S101 - one parameter, bound positionally below
+        self._sql, self._names = str(compiled), tuple(compiled.positiontup or ())  # placeholders' parameters
 
     async def get(self, user_id: int) -> User | None:
-        rows = await self._driver.fetch(self._sql, [user_id])
+        params = {"id": user_id}
+        rows = await self._driver.fetch(self._sql, [params[name] for name in self._names])
         if not rows or rows[0][5] is not None:  # deleted_at: a deleted user's row is kept, scrubbed
             return None
         user_id, username, email, hashed_password, email_verified, _ = rows[0]
