@@ -32,6 +32,8 @@ from .telemetry import ForwardRequestId
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+# Methods that never write: a call cut short by its client may simply stop (shield.py)
+READS = [f"/{SERVICE_NAME}/{name}" for name in ("GetMe", "GetJwks")]
 # Connections to collection_service, so that GetMe reaches all of its worker processes (channels.py).
 COLLECTION_CONNECTIONS = 4
 
@@ -86,7 +88,7 @@ async def start(
     metrics = Metrics(engine)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
     server = grpc.aio.server(
-        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor())],
+        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor(READS))],
         options=[("grpc.so_reuseport", 1)],
     )
     servicer = AuthServicer(

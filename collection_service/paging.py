@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import astuple
+from dataclasses import fields
 
 from .domain import CigarFilter, FieldViolation, InvalidInput
 
@@ -15,10 +15,15 @@ def _bad() -> InvalidInput:
     return InvalidInput([FieldViolation("page_token", "is not a token this service issued for these filters")])
 
 
+_FILTER_FIELDS = tuple(field.name for field in fields(CigarFilter))
+
+
 def _fingerprint(f: CigarFilter) -> str:
     # AIP-158: a token is only valid with the request that produced it; changing a filter mid-way
-    # would silently skip or repeat cigars, so it is refused instead.
-    return hashlib.sha256(json.dumps(astuple(f), ensure_ascii=False).encode()).hexdigest()[:16]
+    # would silently skip or repeat cigars, so it is refused instead. (The values in field order, as
+    # dataclasses.astuple gave them, without its deep copy: a quarter of a list call's own Python time.)
+    values = [getattr(f, name) for name in _FILTER_FIELDS]
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def encode(after_id: int, f: CigarFilter) -> str:

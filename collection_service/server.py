@@ -34,6 +34,8 @@ from .tokens import TokenVerifier
 log = logging.getLogger(__name__)
 AUTH_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 500), ("grpc.max_reconnect_backoff_ms", 2000)]
 SERVICE_NAME = collection_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name
+# Methods that never write: a call cut short by its client may simply stop (shield.py)
+READS = [f"/{SERVICE_NAME}/{name}" for name in ("ListCigars", "GetCigar", "ListMyCigars")]
 
 
 def utc_now() -> datetime:
@@ -82,7 +84,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     metrics = Metrics(driver.pool_state)
     # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
     server = grpc.aio.server(
-        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor())],
+        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor(READS))],
         options=[("grpc.so_reuseport", 1)],
     )
     collection_pb2_grpc.add_CollectionServiceServicer_to_server(CollectionServicer(service, deletion), server)

@@ -151,10 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
-    # auth_service hashes in a thread pool that uses every core (argon2 releases the GIL), and one process
-    # serves GET /users/me/ as fast as two on 2 cores (README "Performance"); collection_service needs two.
+    # One process per service, as make run and the deployment files start them: on 2 cores shared with
+    # Envoy, PostgreSQL and wrk, a second process added no throughput and a tail of 1-2 s (README "Performance").
     ap.add_argument("--auth-workers", type=int, default=1, help="auth_service processes (AUTH_WORKERS)")
-    ap.add_argument("--collection-workers", type=int, default=2, help="collection_service processes")
+    ap.add_argument("--collection-workers", type=int, default=1, help="collection_service processes")
     ap.add_argument(
         "--token-limit",
         type=int,

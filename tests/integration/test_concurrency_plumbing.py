@@ -6,9 +6,12 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pool
 
+from auth_service import server as auth_server
 from auth_service.channels import SpreadChannel
 from auth_service.shield import ShieldInterceptor as AuthShield
+from collection_service import server as collection_server
 from collection_service.shield import ShieldInterceptor as CollectionShield
 from tests.conftest import free_port
 
@@ -70,6 +73,39 @@ async def test_without_the_shield_the_same_call_is_cut_short() -> None:
         await asyncio.wait_for(cancelled.wait(), 5)
     finally:
         await server.stop(None)
+
+
+@pytest.mark.parametrize("shield", [AuthShield, CollectionShield])
+async def test_a_method_declared_a_read_is_not_shielded(shield: type) -> None:
+    """Reads skip the shield's task: cut short, they stop (and the drivers handle a cancelled read)."""
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        started.set()
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return request
+
+    server, port = await serve(handler, [shield(reads=[METHOD])])
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(METHOD)(b"x", timeout=5)
+            await asyncio.wait_for(started.wait(), 5)
+            call.cancel()
+        await asyncio.wait_for(cancelled.wait(), 5)
+    finally:
+        await server.stop(None)
+
+
+@pytest.mark.parametrize("server_module", [auth_server, collection_server])
+def test_the_methods_declared_reads_exist_and_never_write(server_module) -> None:  # type: ignore[no-untyped-def]
+    service = server_module.SERVICE_NAME
+    names = {f"/{service}/{m.name}" for m in descriptor_pool.Default().FindServiceByName(service).methods}
+    assert set(server_module.READS) <= names
+    assert all(name.rsplit("/", 1)[1].startswith(("Get", "List")) for name in server_module.READS)
 
 
 async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:
