@@ -40,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         ok, status = serving(settings.host, settings.port)
         print(f"{NAME}: {status}")
         return 0 if ok else 1
-    # Imported before logging is configured: alembic logs its plugin set-up at import, noise before one error line.
     from .db.check import DatabaseNotReady
+
+    if args.command == "migrate":
+        # Imported before logging is configured: alembic logs its plugin set-up at import, noise before one
+        # error line. Only migrate needs alembic; the server reads the head revision without it (db/revisions.py).
+        from .db import migrate  # noqa: F401
 
     configure_logging(settings.log_level, settings.log_format)
 

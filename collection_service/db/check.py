@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .engine import create_engine
-from .migrate import alembic_config
+from .revisions import head_revision
 
 SUPPORTED = "postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB or sqlite+aiosqlite:///PATH"
 
@@ -49,10 +48,6 @@ async def database_revision(database_url: str, connect_seconds: float = 5.0) -> 
         raise DatabaseNotReady(f"cannot use {where}: {reason}") from None
     finally:
         await engine.dispose()
-
-
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 async def check_database(database_url: str, *, require_head: bool, wait: float = 0.0) -> str | None:
