@@ -105,17 +105,24 @@ def stop_pid(proc: subprocess.Popen, timeout: float = 10.0) -> None:
             proc.wait()
 
 
+def stack_env(auth_workers: int, collection_workers: int, log_level: str, token_limit: int) -> dict[str, str]:
+    """The settings our stack runs under in make bench (and scripts/bench_cpu.py)."""
+    return {
+        "AUTH_WORKERS": str(auth_workers), "COLLECTION_WORKERS": str(collection_workers),
+        # the baseline runs with --no-access-log: no per-request log lines on either side
+        "AUTH_LOG_LEVEL": log_level, "COLLECTION_LOG_LEVEL": log_level,
+        # Every request of the load comes from 127.0.0.1: the gateway's per-address limit on POST /token
+        # (300 a minute) would answer 429 to nearly all of them, measuring the policy rather than the
+        # stack. auth_service's own throttle (failed logins only) stays on.
+        "TOKEN_RATE_LIMIT_BURST": str(token_limit),
+    }  # fmt: skip
+
+
 def bench_ours(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
     config = StackConfig.on_free_ports(
         tmp / "ours", auth_database_url=dbs.url("auth"),
         collection_database_url=dbs.url("collection"),
-        extra_env={"AUTH_WORKERS": str(args.auth_workers), "COLLECTION_WORKERS": str(args.collection_workers),
-                   # the baseline runs with --no-access-log: no per-request log lines on either side
-                   "AUTH_LOG_LEVEL": args.log_level, "COLLECTION_LOG_LEVEL": args.log_level,
-                   # Every request of the load comes from 127.0.0.1: the gateway's per-address limit on
-                   # POST /token (300 a minute) would answer 429 to nearly all of them, measuring the policy
-                   # rather than the stack. auth_service's own throttle (failed logins only) stays on.
-                   "TOKEN_RATE_LIMIT_BURST": str(args.token_limit)},
+        extra_env=stack_env(args.auth_workers, args.collection_workers, args.log_level, args.token_limit),
     )  # fmt: skip
     prepare(config)
     with (tmp / f"stack-{dbs.engine}.log").open("wb") as log:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import os
 import resource
 import shutil
 import sys
@@ -21,19 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from scripts.bench import Databases, shared_bench_dir
+from scripts.bench import Databases, shared_bench_dir, stack_env
 from scripts.bench_report import _children
 from scripts.stack import ROOT, StackConfig, prepare, start
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
 def _postgres_pids() -> list[int]:
@@ -59,9 +48,11 @@ def _groups(stack) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
     return groups
 
 
-def _snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
-    # PostgreSQL backends come and go with the pools' connections: read them anew each time
-    out = {name: sum(_cpu_seconds(p) for p in pids) for name, pids in {**groups, "postgres": _postgres_pids()}.items()}
+def _snapshot(load, groups: dict[str, list[int]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    # PostgreSQL backends come and go with the pools' connections: read them anew each time. A process
+    # that is gone counts 0 (load.proc_cpu_seconds says None).
+    pids_by_group = {**groups, "postgres": _postgres_pids()}
+    out = {name: sum(load.proc_cpu_seconds(p) or 0.0 for p in pids) for name, pids in pids_by_group.items()}
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     out["wrk"] = ru.ru_utime + ru.ru_stime
     return out
@@ -84,9 +75,9 @@ async def _measure(stack, load, args: argparse.Namespace) -> None:  # type: igno
             path, lua = load.wrk_script(scenario, ctx)
             if scenario != "post_token":
                 load.run_wrk(stack.base_url, path, lua, args.concurrency, 1, 60)  # warm-up, as load.py does
-            before = _snapshot(groups)
+            before = _snapshot(load, groups)
             w = load.run_wrk(stack.base_url, path, lua, args.concurrency, args.duration, 60)
-            after = _snapshot(groups)
+            after = _snapshot(load, groups)
             ok = w["requests"] - w["status"]
             per = {n: (after[n] - before[n]) * 1000 / max(ok, 1) for n in names}
             total = sum(per.values())
@@ -113,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = StackConfig.on_free_ports(
             tmp, auth_database_url=dbs.url("auth"), collection_database_url=dbs.url("collection"),
-            extra_env={"AUTH_WORKERS": str(args.auth_workers), "COLLECTION_WORKERS": str(args.collection_workers),
-                       "AUTH_LOG_LEVEL": "WARNING", "COLLECTION_LOG_LEVEL": "WARNING",
-                       "TOKEN_RATE_LIMIT_BURST": "1000000"},
+            extra_env=stack_env(args.auth_workers, args.collection_workers, "WARNING", 1_000_000),
         )  # fmt: skip
         prepare(config)
         with (tmp / "stack.log").open("wb") as log:

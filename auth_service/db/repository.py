@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Integer, Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +30,16 @@ _GET = select(
 ).where(UserRow.id == bindparam("id", type_=Integer))
 
 
+def _live_user(row: Sequence[Any]) -> User | None:
+    """A row of _GET, from a session or the driver (both index by position); None for a deleted user,
+    whose row is kept, scrubbed."""
+    user_id, username, email, hashed_password, email_verified, deleted_at = row
+    if deleted_at is not None:
+        return None
+    return User(id=user_id, username=username, email=email, hashed_password=hashed_password,
+                email_verified=bool(email_verified))  # fmt: skip
+
+
 class SqlUserLookup:
     """The hot path of GET /users/me/: one autocommit SELECT on the driver (db/driver.py), compiled once."""
 
@@ -39,11 +51,7 @@ class SqlUserLookup:
     async def get(self, user_id: int) -> User | None:
         params = {"id": user_id}
         rows = await self._driver.fetch(self._sql, [params[name] for name in self._names])
-        if not rows or rows[0][5] is not None:  # deleted_at: a deleted user's row is kept, scrubbed
-            return None
-        user_id, username, email, hashed_password, email_verified, _ = rows[0]
-        return User(id=user_id, username=username, email=email, hashed_password=hashed_password,
-                    email_verified=bool(email_verified))  # fmt: skip
+        return _live_user(rows[0]) if rows else None
 
 
 class SqlUserRepository:
@@ -54,7 +62,7 @@ class SqlUserRepository:
         # Hot path of GET /users/me/: Core on the session's connection, no ORM instance (README "Performance").
         conn = await self._session.connection()
         row = (await conn.execute(_GET, {"id": user_id})).first()
-        return _to_domain(row) if row and row.deleted_at is None else None
+        return _live_user(row) if row else None
 
     async def get_by_username(self, username: str) -> User | None:
         if "\x00" in username:  # PostgreSQL text cannot hold NUL (it would raise), and no username has one

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from types import TracebackType
+from typing import Self
+
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .models import CigarRow, DeletedUserRow
-from .session import SessionScope
 
 
-class SqlAccounts(SessionScope):
-    """Deleted accounts, in one transaction: `async with accounts:`, then `await accounts.commit()`."""
+class SqlAccounts:
+    """Deleted accounts, in one transaction: `async with accounts:` opens a session, then
+    `await accounts.commit()`; leaving the block without it rolls back. (The cigar calls need no session:
+    each is one autocommit statement, repository.py.)"""
+
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> Self:
+        self._session: AsyncSession = self._sessions()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._session.rollback()
+        await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()
 
     async def is_deleted(self, user_id: int) -> bool:
         return (
