@@ -11,11 +11,12 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY protos/python protos/python
+COPY libs/service_kit libs/service_kit
 COPY pyproject.toml ./
 COPY auth_service auth_service
 COPY collection_service collection_service
 COPY gateway gateway
-RUN pip install ./protos/python .
+RUN pip install ./protos/python ./libs/service_kit .
 
 # The gateway needs Envoy and our template, Lua and descriptor set: not the services' dependencies.
 FROM ${PYTHON_IMAGE} AS build-gateway

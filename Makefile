@@ -13,17 +13,26 @@ AUTH_PORT ?= 50051
 COLLECTION_PORT ?= 50052
 export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
 
-.PHONY: install run run-postgres measure-stack test bench wrk protos lint vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
+.PHONY: install install-dev run run-postgres measure-stack test test-unit bench wrk protos lint typecheck vendor-protos \
+	vendor-swagger-ui test-deps docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml protos/python/pyproject.toml
+LOCAL_PACKAGES := -e protos/python -e libs/service_kit
+# The runtime: both services, their kit and stubs, and Envoy. What `make run` needs and nothing more.
+$(VENV)/.installed: $(BIN)/python pyproject.toml protos/python/pyproject.toml libs/service_kit/pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e protos/python -e '.[dev]'
+	$(PY) -m pip install -q $(LOCAL_PACKAGES) -e '.[gateway]'
+	touch $@
+
+# The tools on top: tests, code generation, linters, type checker, deployment-file checks
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q $(LOCAL_PACKAGES) -e '.[gateway,dev]'
 	touch $@
 
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
 ## make run: migrate the embedded SQLite databases, create a dev key if missing, start both services and Envoy
 run: install
@@ -34,19 +43,24 @@ run-postgres: install
 	$(PY) -m scripts.run_postgres
 
 ## make measure-stack: startup time and memory (RSS) of the stack on PostgreSQL, at rest and after the e2e suite
-measure-stack: install
+measure-stack: install-dev
 	$(PY) -m scripts.measure_stack
 
-## make test: every test (unit, integration on SQLite and PostgreSQL, e2e through Envoy, build checks)
-test: install test-deps wrk $(PG_BIN)/initdb
+## make test: lint, types, then every test (unit, kit, integration on SQLite and PostgreSQL, e2e through Envoy, ...)
+test: install-dev test-deps wrk $(PG_BIN)/initdb
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make test-unit: the unit and kit tests, in seconds: no PostgreSQL, Envoy or browser
+test-unit: install-dev
+	$(BIN)/pytest -q tests/unit tests/kit -m "not postgres" $(PYTEST_ARGS)
 
 $(PG_BIN)/initdb:
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql-15
 
 ## make bench: our stack against the FastAPI baseline (../shared/bench), SQLite then PostgreSQL; not part of make test
-bench: install wrk
+bench: install-dev wrk
 	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 # wrk (Debian package) drives the load in make bench and in its smoke test
@@ -54,16 +68,20 @@ wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get install -y -q wrk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }; }
 
 ## make protos: regenerate the Python stubs and the descriptor set Envoy loads
-protos: install
+protos: install-dev
 	$(BIN)/buf lint
 	$(PY) scripts/gen_protos.py
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: install-dev
+	$(BIN)/mypy
 
 ## refresh third_party/googleapis from the installed googleapis-common-protos package
-vendor-protos: install
+vendor-protos: install-dev
 	$(PY) scripts/vendor_protos.py
 
 ## Debian packages of the tests: headless Chromium and its driver (/docs), jq (README walk-through)
@@ -74,11 +92,11 @@ test-deps:
 	    chromium chromium-driver jq; }
 
 ## refresh docs/swagger*.png (the README's pictures) from the browser test
-docs-screenshot: install test-deps
+docs-screenshot: install-dev test-deps
 	CIGAR_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/e2e/test_swagger_ui_browser.py
 
 ## refresh gateway/swagger-ui (served at /docs) from the pinned swagger-ui-py package
-vendor-swagger-ui: install
+vendor-swagger-ui: install-dev
 	$(PY) scripts/vendor_swagger_ui.py
 
 clean:

@@ -44,7 +44,9 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
-class EmailVerification:
+class VerificationRecord:
+    """What is stored of an email verification token (its hash is the key)."""
+
     user_id: int
     email: str
     expires_at: datetime
@@ -123,9 +125,9 @@ class TooManyAttempts(AuthError):
         self.retry_after = retry_after
 
 
-class WrongPassword(AuthError):
+class WrongPassword(InvalidInput):
     def __init__(self) -> None:
-        super().__init__("current_password: is incorrect")
+        super().__init__([FieldViolation("current_password", "is incorrect")])
 
 
 class VerificationTokenInvalid(AuthError):

@@ -1,123 +1,147 @@
-"""Composition root of auth_service: builds every part from Settings and runs the gRPC server."""
+"""The composition root of auth_service: builds every part from Settings, wires them, and runs the server."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-import grpc
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .bootstrap import build
-from .channels import SpreadChannel
-from .db.driver import Driver, open_driver
-from .db.engine import create_engine, session_factory
-from .errors import ErrorInterceptor
-from .mailer import EmailSender
-from .metrics import Metrics, ObservabilityInterceptor
-from .passwords import PasswordHasher
-from .rpc import Chain
-from .servicer import AuthServicer
+from service_kit.db.driver import Driver, open_driver
+from service_kit.db.engine import create_engine, engine_pool_state, session_factory
+from service_kit.request_ids import ForwardRequestId
+from service_kit.server import GrpcServer, serve_until_signalled, start_grpc
+from service_kit.tokens import JwtVerifier, StaticKeySet
+
+from .adapters.channels import SpreadChannel
+from .adapters.collection import GrpcAccountCleaner, GrpcCigarDirectory
+from .adapters.db.uow import SqlUnitOfWork
+from .adapters.db.users import SqlUserLookup
+from .adapters.keyring import KeyRing, load_key_ring
+from .adapters.mail import LogSender, SmtpSender
+from .adapters.passwords import PasslibHasher
+from .adapters.tokens import JwtIssuer
+from .api.errors import error_interceptor
+from .api.servicer import AuthServicer
+from .app.authentication import Authenticator
+from .app.outbox import OutboxDrainer
+from .app.password_grant import PasswordGrant
+from .app.profile import Profiles
+from .app.registration import Registration
+from .app.throttle import Throttle, ThrottlePolicy
+from .app.verification import EmailVerification
+from .ports import EmailSender, UnitOfWork
 from .settings import Settings
-from .shield import ShieldInterceptor
-from .telemetry import ForwardRequestId
 
 log = logging.getLogger(__name__)
-SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
-# Methods that never write: a call cut short by its client may simply stop (shield.py)
-READS = [f"/{SERVICE_NAME}/{name}" for name in ("GetMe", "GetJwks")]
-# Connections to collection_service, so that GetMe reaches all of its worker processes (channels.py).
-COLLECTION_CONNECTIONS = 4
-
-
+NAME = "auth_service"
+SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+READS = ("GetMe", "GetJwks")  # methods that never write (the shield lets them stop when their caller goes)
+COLLECTION_CONNECTIONS = 4  # to collection_service, so that GetMe reaches all of its worker processes
 # After the peer restarts, calls fail fast (UNAVAILABLE) until the channel reconnects; gRPC's default
 # backoff grows to 120 s, so cap it at 1 s to be usable again about a second after the peer is.
 PEER_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
+SESSION_POOL_SIZE = 10  # the units of work (PostgreSQL connections per process)
+STATEMENT_POOL_SIZE = 5  # the user lookup of every authenticated call
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    prefix = "throttle_"
+    fields = {k.removeprefix(prefix): v for k, v in settings.model_dump().items() if k.startswith(prefix)}
+    return ThrottlePolicy(**fields)
+
+
+def email_sender(settings: Settings) -> EmailSender:
+    if settings.email_sender == "log":
+        return LogSender()
+    return SmtpSender(
+        host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from, username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(), starttls=settings.smtp_starttls,
+    )  # fmt: skip
+
+
 @dataclass
 class RunningServer:
-    server: grpc.aio.Server
-    port: int
-    health: health.aio.HealthServicer
+    server: GrpcServer
+    ring: KeyRing
     engine: AsyncEngine
     driver: Driver
     channel: SpreadChannel
-    hasher: PasswordHasher
-    metrics: Metrics
+    hasher: PasslibHasher
     drainer: asyncio.Task[None]
 
+    @property
+    def port(self) -> int:
+        return self.server.port
+
     async def stop(self, grace: float) -> None:
-        """Report NOT_SERVING so the gateway stops routing here, let in-flight calls finish, then close."""
-        await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
         await self.channel.close()
         await self.driver.close()
         await self.engine.dispose()
         self.hasher.close()
-        self.metrics.close()
+        self.server.close()
 
 
 async def start(
     settings: Settings, clock: Callable[[], datetime] = utc_now, sender: EmailSender | None = None
 ) -> RunningServer:
-    engine = create_engine(settings.database_url)  # the use cases' units of work
-    driver = open_driver(settings.database_url)  # GET /users/me/'s user lookup, one statement
+    engine = create_engine(settings.database_url, SESSION_POOL_SIZE)
+    driver = open_driver(settings.database_url, STATEMENT_POOL_SIZE)
     sessions = session_factory(engine)
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(sessions)
+
     # argon2 releases the GIL: one hashing thread per core, shared out among the worker processes.
-    hash_workers = settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers)
-    hasher = PasswordHasher(workers=hash_workers)
+    hasher = PasslibHasher(workers=settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers))
     channel = SpreadChannel(
         settings.collection_service_addr, COLLECTION_CONNECTIONS, [ForwardRequestId()], PEER_CHANNEL_OPTIONS
     )
-    cases = build(settings, sessions, driver, hasher, channel, clock, sender)
-
-    metrics = Metrics(engine)
-    # so_reuseport: several worker processes (Settings.workers) serve one port; the kernel spreads connections.
-    server = grpc.aio.server(
-        interceptors=[Chain(ObservabilityInterceptor(metrics), ErrorInterceptor(), ShieldInterceptor(READS))],
-        options=[("grpc.so_reuseport", 1)],
+    ring = load_key_ring(settings.private_key_file, clock(), settings.retired_key_retention)
+    issuer = JwtIssuer(ring.current, settings.issuer, settings.audience,
+                       timedelta(minutes=settings.access_token_expire_minutes), clock)  # fmt: skip
+    auth = Authenticator(
+        JwtVerifier(StaticKeySet(ring.published), settings.issuer, settings.audience, clock), SqlUserLookup(driver)
     )
+    verification_lifetime = timedelta(hours=settings.verification_token_hours)
+    verification = EmailVerification(
+        uow, sender or email_sender(settings), clock, verification_lifetime, settings.verification_link
+    )
+    cleaner = GrpcAccountCleaner(channel.as_channel(), settings.rpc_timeout_seconds, issuer, settings.deletion_audience)
+    drainer = OutboxDrainer(uow, cleaner, clock, settings.outbox_poll_seconds, settings.outbox_max_backoff_seconds)
+    cigars = GrpcCigarDirectory(channel.as_channel(), settings.rpc_timeout_seconds)
     servicer = AuthServicer(
-        cases.auth, cases.tokens, cases.profiles, cases.verifier, cases.ring.jwks(), settings.trusted_proxies
-    )
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
-    )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
-    await server.start()
-    metrics.serve(settings.metrics_host, settings.metrics_port)
-    for name in ("", SERVICE_NAME):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    drainer = asyncio.create_task(cases.drainer.run())  # account deletions that still need collection_service
-    log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, port,
-             cases.ring.current.kid, len(cases.ring.published))  # fmt: skip
-    return RunningServer(server, port, health_servicer, engine, driver, channel, hasher, metrics, drainer)
+        Registration(uow, hasher, verification),
+        PasswordGrant(uow, hasher, issuer, Throttle(throttle_policy(settings)), clock,
+                      allow_unverified=settings.allow_unverified_login),
+        Profiles(uow, auth, hasher, cigars, verification, drainer, clock),
+        verification,
+        ring.jwks(),
+        settings.trusted_proxies,
+    )  # fmt: skip
+    pools = {"sessions": lambda: engine_pool_state(engine), "statements": driver.pool_state}
+    server = await start_grpc(
+        settings, SERVICE, lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, s),
+        error_interceptor(), READS, pools,
+    )  # fmt: skip
+    background = asyncio.create_task(drainer.run())  # account deletions that still need collection_service
+    log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
+             ring.current.kid, len(ring.published))  # fmt: skip
+    return RunningServer(server, ring, engine, driver, channel, hasher, background)
 
 
 async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down gracefully."""
     running = await start(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
-    log.info("auth_service shutting down (grace %.1fs)", settings.shutdown_grace_seconds)
-    await running.stop(settings.shutdown_grace_seconds)
+    await serve_until_signalled(NAME, running.stop, settings.shutdown_grace_seconds)

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from service_kit.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
+    """Besides these, the settings every service has (service_kit.settings): host, workers, logs, metrics, ..."""
+
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = Field(50051, ge=0, le=65535, description="gRPC port; 0 picks a free one")
     database_url: str = "sqlite+aiosqlite:///var/auth.db"
     private_key_file: Path = Field(Path("var/keys/auth_ed25519.pem"), description="PEM Ed25519 private key")
@@ -33,20 +36,13 @@ class Settings(BaseSettings):
         return timedelta(minutes=2 * self.access_token_expire_minutes)
 
     collection_service_addr: str = "127.0.0.1:50052"
-    rpc_timeout_seconds: float = Field(2.0, gt=0, description="deadline of every outgoing gRPC call")
-    shutdown_grace_seconds: float = Field(5.0, ge=0)
-    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port (SO_REUSEPORT)")
     hash_workers: int | None = Field(
         None, ge=1, description="threads hashing passwords off the event loop; default: cores / workers"
     )
-    log_level: str = "INFO"
-    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 turns it off")
     # Callers whose x-forwarded-for is believed (the Envoy gateway); JSON list of networks. Anyone else
-    # is counted by their own peer address. See README "Throttling".
+    # is counted by their own peer address (docs/security.md, throttling).
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])  # type: ignore[arg-type]
-    # Brute-force defence (auth_service/throttle.py); Keycloak's defaults where they fit.
+    # Brute-force defence (app/throttle.py); Keycloak's defaults where they fit.
     throttle_delay_after: int = Field(3, ge=1)
     throttle_delay_step_seconds: float = Field(0.5, ge=0)
     throttle_max_delay_seconds: float = Field(3.0, ge=0)
@@ -56,11 +52,11 @@ class Settings(BaseSettings):
     throttle_base_wait_seconds: float = Field(60.0, gt=0)
     throttle_max_wait_seconds: float = Field(900.0, gt=0)
     throttle_failure_reset_seconds: float = Field(12 * 3600.0, gt=0)
-    # Account deletion: the outbox that deletes the cigars in collection_service (README "Profiles")
+    # Account deletion: the outbox that deletes the cigars in collection_service
     deletion_audience: str = "cigar-account-deletion"
     outbox_poll_seconds: float = Field(5.0, gt=0)
     outbox_max_backoff_seconds: float = Field(300.0, gt=0)
-    # Email verification (README "Email verification")
+    # Email verification
     allow_unverified_login: bool = True
     verification_token_hours: float = Field(24.0, gt=0)
     verification_link: str = "http://localhost:8000/verify?token={token}"

@@ -2,85 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 
-from pydantic import ValidationError
+from service_kit.cli import ServiceCli
 
+from .adapters.db import MIGRATIONS
 from .settings import Settings
-from .telemetry import configure_logging
 
-NAME = "collection_service"
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=NAME, description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="check the database, then run the gRPC server (default)")
-    sub.add_parser("migrate", help="upgrade the database to the newest schema")
-    check = sub.add_parser("check", help="exit 0 once the database is reachable and migrated (an init step)")
-    check.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="keep retrying this long")
-    sub.add_parser("health", help="exit 0 if the local server reports SERVING (a container health check)")
-    return parser.parse_args(argv)
+CLI = ServiceCli(
+    name="collection_service",
+    description=__doc__,
+    env_prefix="COLLECTION_",
+    settings=Settings,
+    migrations=MIGRATIONS,
+    server="collection_service.server",
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        errors = "; ".join(f"COLLECTION_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        print(f"{NAME}: invalid settings: {errors}", file=sys.stderr)
-        return 2
-    if args.command == "health":
-        # First and light (no database or alembic imports): a container runs it every few seconds.
-        from .probe import serving
-
-        ok, status = serving(settings.host, settings.port)
-        print(f"{NAME}: {status}")
-        return 0 if ok else 1
-    from .db.check import DatabaseNotReady
-
-    if args.command == "migrate":
-        # Imported before logging is configured: alembic logs its plugin set-up at import, noise before one
-        # error line. Only migrate needs alembic; the server reads the head revision without it (db/revisions.py).
-        from .db import migrate  # noqa: F401
-
-    configure_logging(settings.log_level, settings.log_format)
-
-    try:
-        return run(args, settings)
-    except DatabaseNotReady as exc:
-        # One readable line naming the setting at fault: what an operator reads in `docker logs`.
-        print(f"{NAME}: COLLECTION_DATABASE_URL: {exc}", file=sys.stderr)
-        return 2
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    from .db.check import check_database
-
-    if args.command == "migrate":
-        from .db.migrate import upgrade
-
-        asyncio.run(check_database(settings.database_url, require_head=False))
-        upgrade(settings.database_url)
-        return 0
-    if args.command == "check":
-        revision = asyncio.run(check_database(settings.database_url, require_head=True, wait=args.wait))
-        print(f"{NAME}: database ready at revision {revision}")
-        return 0
-
-    from .server import serve  # imported before any fork: the workers share these pages
-
-    # Fail before binding the port: a server whose database is missing or unmigrated must not look healthy.
-    asyncio.run(check_database(settings.database_url, require_head=True))
-    if settings.workers > 1:
-        from .workers import run_workers, worker_settings
-
-        return run_workers(settings.workers, lambda index: serve(worker_settings(settings, index)))
-    asyncio.run(serve(settings))
-    return 0
+parse_args, main = CLI.parse_args, CLI.main
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """`make bench`: our stack against the FastAPI monolith baseline, same load, same database engine.
 
 For each engine (SQLite, then PostgreSQL on fresh databases it creates and drops) it starts our stack
-on free ports, drives the four scenarios of ../shared/bench/load.py (wrk engine) through the gateway,
-stops it, does the same against the baseline (../shared/bench/peer), and prints one table per engine
-(req/s, p50, p99, errors, ratio ours/baseline), the resident memory of every process of our stack at
-rest and after the run, and one JSON line. Everything it starts it stops, by PID.
+on free ports, drives the four scenarios of the shared load tool (scripts/vendored/load.py, a copy of
+../shared/bench/load.py; wrk engine) through the gateway, stops it, does the same against the baseline
+(../shared/bench/peer, when it is there), and prints one table per engine (req/s, p50, p99, errors, ratio
+ours/baseline), the resident memory of every process of our stack at rest and after the run, and one JSON
+line. Everything it starts it stops, by PID.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ from scripts.stack import ROOT, StackConfig, free_port, prepare, start
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def shared_bench_dir() -> Path:
-    """../shared/bench next to the repository (or above a worktree); BENCH_DIR overrides."""
+LOAD_TOOL = ROOT / "scripts" / "vendored" / "load.py"  # a copy of ../shared/bench/load.py (its README)
+
+
+def shared_bench_dir() -> Path | None:
+    """../shared/bench next to the repository (or above a worktree), with the baseline; BENCH_DIR overrides.
+    None when there is none: then only our stack is measured."""
     if os.environ.get("BENCH_DIR"):
         candidates = [Path(os.environ["BENCH_DIR"])]
     else:
@@ -37,8 +42,7 @@ def shared_bench_dir() -> Path:
     for path in candidates:
         if (path / "load.py").is_file() and (path / "peer" / "run.sh").is_file():
             return path
-    sys.exit(f"make bench: no shared/bench (load.py, peer/run.sh) in {', '.join(map(str, candidates[:2]))}; "
-             "check out ../shared next to the repository or set BENCH_DIR")  # fmt: skip
+    return None
 
 
 async def _pg(sql: str) -> None:
@@ -55,7 +59,8 @@ class Databases:
     """Fresh databases for one engine: SQLite files in a temp dir, or PostgreSQL databases dropped at the end."""
 
     def __init__(self, engine: str, tmp: Path) -> None:
-        self.engine, self.tmp, self.created = engine, tmp, []
+        self.engine, self.tmp = engine, tmp
+        self.created: list[str] = []
 
     def url(self, name: str, driver: str = "asyncpg") -> str:
         if self.engine == "sqlite":
@@ -70,8 +75,8 @@ class Databases:
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
 
 
-def run_load(bench: Path, base_url: str, args: argparse.Namespace, label: str) -> list[dict]:
-    cmd = [sys.executable, str(bench / "load.py"), "--base-url", base_url, "--engine", "wrk",
+def run_load(base_url: str, args: argparse.Namespace, label: str) -> list[dict]:
+    cmd = [sys.executable, str(LOAD_TOOL), "--base-url", base_url, "--engine", "wrk",
            "-c", str(args.concurrency), "-d", str(args.duration), "--warmup", str(args.warmup),
            "--seed", str(args.seed), "--scenarios", args.scenarios, "--label", label]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -118,7 +123,7 @@ def stack_env(auth_workers: int, collection_workers: int, log_level: str, token_
     }  # fmt: skip
 
 
-def bench_ours(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
+def bench_ours(dbs: Databases, tmp: Path, args: argparse.Namespace) -> dict:
     config = StackConfig.on_free_ports(
         tmp / "ours", auth_database_url=dbs.url("auth"),
         collection_database_url=dbs.url("collection"),
@@ -130,7 +135,7 @@ def bench_ours(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace)
         try:
             time.sleep(1.0)  # let start-up work (JWKS warm-up, health checks) settle before "at rest"
             rss_rest = stack_rss(stack)
-            rows = run_load(bench, stack.base_url, args, f"ours-{dbs.engine}")
+            rows = run_load(stack.base_url, args, f"ours-{dbs.engine}")
             rss_after = stack_rss(stack)
         finally:
             stack.stop()
@@ -144,7 +149,7 @@ def bench_baseline(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namesp
         proc = subprocess.Popen([str(bench / "peer" / "run.sh"), str(port)], env=env, stdout=log, stderr=log)
         try:  # run.sh execs uvicorn, so this PID is the server itself
             wait_http(f"http://127.0.0.1:{port}/cigars/?limit=1", proc)
-            rows = run_load(bench, f"http://127.0.0.1:{port}", args, f"baseline-{dbs.engine}")
+            rows = run_load(f"http://127.0.0.1:{port}", args, f"baseline-{dbs.engine}")
         finally:
             stop_pid(proc)
     return {"results": rows}
@@ -175,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop what was started and drop the databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = shared_bench_dir()
+    if bench is None and not args.skip_baseline:
+        print("baseline: not run: no ../shared/bench (load.py, peer/run.sh) next to the repository; set BENCH_DIR "
+              "to compare; measuring our stack only")  # fmt: skip
     print(f"our stack: {args.auth_workers} auth_service and {args.collection_workers} collection_service process(es), "
           f"log level {args.log_level}, gateway POST /token limit {args.token_limit} per address per minute "
           "(all the load comes from one address)")  # fmt: skip
@@ -193,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         dbs = Databases(engine, tmp)
         try:
             load_before = os.getloadavg()[0]
-            ours = bench_ours(dbs, tmp, bench, args)
-            base = None if args.skip_baseline else bench_baseline(dbs, tmp, bench, args)
+            ours = bench_ours(dbs, tmp, args)
+            base = None if args.skip_baseline or bench is None else bench_baseline(dbs, tmp, bench, args)
         finally:
             dbs.drop()
         entry = {"loadavg": [load_before, os.getloadavg()[0]], "ours": ours, "baseline": base,

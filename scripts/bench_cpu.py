@@ -1,9 +1,10 @@
 """Where the time goes: CPU milliseconds per request, by process, for each scenario of `make bench`.
 
-Starts our stack on one engine (fresh databases, like `make bench`), seeds it with ../shared/bench/load.py's
-own set-up, drives each scenario with the same wrk script, and reads the CPU time (/proc, user + system) of
-Envoy, each service's worker processes, the PostgreSQL backends and wrk itself before and after. CPU per
-request is what decides throughput on a 2-core machine where all of them share the cores.
+Starts our stack on one engine (fresh databases, like `make bench`), seeds it with the load tool's own
+set-up (scripts/vendored/load.py), drives each scenario with the same wrk script, and reads the CPU time
+(/proc, user + system) of Envoy, each service's worker processes, the PostgreSQL backends and wrk itself
+before and after. CPU per request is what decides throughput on a 2-core machine where all of them share
+the cores.
 
     .venv/bin/python -m scripts.bench_cpu [--engine sqlite|postgres] [-d 5] [--scenarios get_cigars,...]
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.bench import Databases, shared_bench_dir, stack_env
+from scripts.bench import LOAD_TOOL, Databases, stack_env
 from scripts.bench_report import _children
 from scripts.stack import ROOT, StackConfig, prepare, start
 
@@ -58,8 +59,8 @@ def _snapshot(load, groups: dict[str, list[int]]) -> dict[str, float]:  # type: 
     return out
 
 
-def _load_module(bench: Path):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("shared_load", bench / "load.py")
+def _load_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("shared_load", LOAD_TOOL)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--auth-workers", type=int, default=2)
     ap.add_argument("--collection-workers", type=int, default=2)
     args = ap.parse_args(argv)
-    load = _load_module(shared_bench_dir())
+    load = _load_module()
     tmp = ROOT / "var" / "bench-cpu" / args.engine
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

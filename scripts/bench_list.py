@@ -19,13 +19,14 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from collection_service import paging
-from collection_service.db.driver import open_driver
-from collection_service.db.engine import create_engine
-from collection_service.db.migrate import upgrade
-from collection_service.db.repository import SqlCigarStore, find_params, find_query
+from collection_service.adapters.db import MIGRATIONS
+from collection_service.adapters.db.cigars import SqlCigarStore, find_params, find_query
+from collection_service.app import paging
+from collection_service.app.cigars import Cigars
 from collection_service.domain import CigarFilter, PageRequest
-from collection_service.services import CollectionService
+from service_kit.db.driver import open_driver
+from service_kit.db.engine import create_engine
+from service_kit.db.migrate import upgrade
 
 BRANDS = [f"Brand {i:02d}" for i in range(50)]
 ORIGINS = ["Cuba", "Dominican Republic", "Nicaragua", "Honduras", "Mexico", "Ecuador", "Brazil", "Cameroon"]
@@ -33,7 +34,7 @@ WORDS = ["Robusto", "Corona", "Churchill", "Torpedo", "Maduro", "Reserva", "Espe
 
 
 class NoAuth:
-    async def user_id(self, authorization: str | None) -> int:
+    async def user_id(self, token: str) -> int:
         raise NotImplementedError("the benchmark only reads")
 
 
@@ -77,13 +78,13 @@ async def main(args: argparse.Namespace) -> int:
     url = args.pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{db}"
     engine = driver = None
     try:
-        await asyncio.to_thread(upgrade, url)
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
         started = time.perf_counter()
         await seed(args.pg_url, db, args.rows, args.owners)
         print(f"seeded {args.rows} cigars into {db} in {time.perf_counter() - started:.1f} s")
         engine = create_engine(url)  # EXPLAIN and the set-up queries
         driver = open_driver(url)  # what collection_service runs its queries on
-        service = CollectionService(cigars=SqlCigarStore(driver), auth=NoAuth())
+        service = Cigars(SqlCigarStore(driver), NoAuth())
         size, deep = args.page_size, (args.page - 1) * args.page_size
         everything = CigarFilter()
         async with engine.connect() as conn:

@@ -10,7 +10,7 @@ SCENARIO_KEYS = {
     "POST /cigars/": "post_cigar",
     "POST /token": "post_token",
 }
-# issue 7: ours / baseline req/s in one run, p99 not worse for the first three; whole stack at rest.
+# The goals: ours / baseline req/s in one run, p99 not worse for the first three; whole stack at rest.
 GOALS = {"get_cigars": 2.0, "get_me": 2.0, "post_cigar": 2.0, "post_token": 10.0}
 RSS_GOAL_MB = 250.0
 

@@ -153,7 +153,7 @@ def prepare(config: StackConfig) -> None:
 def wait_grpc_serving(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+        stub: Any = health_pb2_grpc.HealthStub(channel)  # the stubs' HealthStub lacks its methods
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"process exited with {proc.returncode} before serving on {port}")

@@ -13,6 +13,21 @@ import pytest
 
 from scripts.stack import free_port  # noqa: F401 (re-exported: tests take it from here)
 
+NOTES: list[str] = []
+
+
+def note(line: str) -> None:
+    """Something a test could not do here and says so at the end of the run (never a silent skip)."""
+    NOTES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if NOTES:
+        terminalreporter.section("not run here")
+        for line in NOTES:
+            terminalreporter.write_line(line)
+
+
 # The PostgreSQL server every CI run has (trust auth). Tests create and drop their own databases.
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgres"]
@@ -68,7 +83,7 @@ async def database_url(backend: str, service: str, tmp: Path, pg: Databases) -> 
 
 @pytest.fixture(scope="session")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from auth_service.keys import create_key_file
+    from auth_service.adapters.keys import create_key_file
 
     path = tmp_path_factory.mktemp("keys") / "signing.pem"
     create_key_file(path)
@@ -77,11 +92,13 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def run_migrations(service: str, url: str) -> None:
     """Each service's own alembic history, as `python -m <service> migrate` runs it."""
+    from service_kit.db.migrate import upgrade
+
     if service == "auth":
-        from auth_service.db.migrate import upgrade
+        from auth_service.adapters.db import MIGRATIONS
     else:
-        from collection_service.db.migrate import upgrade
-    upgrade(url)
+        from collection_service.adapters.db import MIGRATIONS
+    upgrade(MIGRATIONS, url)
 
 
 async def migrate(service: str, url: str) -> None:

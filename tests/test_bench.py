@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.bench import shared_bench_dir
+from scripts.bench import LOAD_TOOL, shared_bench_dir
 from scripts.bench_report import goal_lines, ratios
 from scripts.stack import ROOT
+from tests.conftest import note
 
 
 def row(scenario: str, rps: float, p99: float, errors: int = 0) -> dict:
@@ -29,8 +30,17 @@ def test_ratios_and_goals_compare_ours_with_the_baseline_of_the_same_run() -> No
     assert lines[3].endswith("NOT met")  # POST /cigars/: fast enough, but its p99 is worse
 
 
+def test_the_vendored_load_tool_is_the_shared_one() -> None:
+    """make bench drives both stacks with scripts/vendored/load.py: it must be the shared yardstick, unedited."""
+    assert "def run_wrk" in LOAD_TOOL.read_text()
+    shared = shared_bench_dir()
+    if shared is None:
+        note("bench: the vendored load tool was not compared with ../shared/bench/load.py: there is no ../shared")
+        return
+    assert LOAD_TOOL.read_bytes() == (shared / "load.py").read_bytes(), "cp ../shared/bench/load.py scripts/vendored/"
+
+
 def test_a_short_bench_of_our_stack_prints_a_table_and_a_json_line_and_leaves_nothing_running(tmp_path: Path) -> None:
-    shared_bench_dir()  # fails clearly when ../shared is missing
     cmd = [sys.executable, "-m", "scripts.bench", "--engines", "sqlite", "-d", "1", "--warmup", "0", "--seed", "3",
            "--scenarios", "get_cigars,post_cigar", "--skip-baseline", "--var-dir", str(tmp_path)]  # fmt: skip
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
@@ -68,3 +78,4 @@ def test_bench_cpu_prints_cpu_per_request_for_every_process_and_leaves_nothing_r
     rps, collection_ms = float(cells[0]), float(cells[2])
     assert rps > 0 and collection_ms > 0 and "errors" not in row
     assert processes_mentioning(str(ROOT / "var" / "bench-cpu" / "sqlite")) == []
+

@@ -52,12 +52,13 @@ async def test_migrations_upgrade_downgrade_and_match_the_models(
     backend: str, service: str, tmp_path: Path, pg_databases: Databases
 ) -> None:
     url = await database_url(backend, service, tmp_path, pg_databases)
-    package = f"{service}_service" if service == "auth" else "collection_service"
+    package = f"{service}_service"
     code = f"""
 import sys
 from alembic import command
-from {package}.db.migrate import alembic_config
-cfg = alembic_config({url!r})
+from service_kit.db.migrate import alembic_config
+from {package}.adapters.db import MIGRATIONS
+cfg = alembic_config(MIGRATIONS, {url!r})
 command.upgrade(cfg, "head")
 command.check(cfg)          # raises if the models and the migrations drifted apart
 command.downgrade(cfg, "base")

@@ -110,7 +110,7 @@ def assert_envoy_accepts(env: Mapping[str, str], tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def key_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from auth_service.keys import create_key_file
+    from auth_service.adapters.keys import create_key_file
 
     path = tmp_path_factory.mktemp("deploy-key") / "auth_ed25519.pem"
     create_key_file(path)

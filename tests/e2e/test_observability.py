@@ -96,6 +96,8 @@ def test_each_service_exposes_rpc_counts_latencies_errors_and_pool_use(running: 
     assert count(collection, "cigar.collection.v1.CollectionService", "CreateCigar", "INVALID_ARGUMENT") >= 1
     latency = frozenset({"grpc_service": "cigar.auth.v1.AuthService", "grpc_method": "Token"}.items())
     assert auth[("grpc_server_handling_seconds_count", latency)] >= 1
+    # both pools of each service: the statement driver's (the hot paths) and the sessions' (units of work)
     for found in (auth, collection):
-        assert ("db_pool_connections", frozenset({"state": "checked_out"}.items())) in found
-        assert found[("db_pool_connections", frozenset({"state": "size"}.items()))] >= 1
+        for pool in ("statements", "sessions"):
+            assert ("db_pool_connections", frozenset({"pool": pool, "state": "checked_out"}.items())) in found
+            assert found[("db_pool_connections", frozenset({"pool": pool, "state": "size"}.items()))] >= 1

@@ -15,7 +15,7 @@ import httpx
 import jwt
 import pytest
 
-from auth_service.keys import create_key_file
+from auth_service.adapters.keys import create_key_file
 from scripts.stack import ROOT, Stack, StackConfig, prepare, restart_service, start, stop_service
 from tests.e2e.conftest import Frontend
 

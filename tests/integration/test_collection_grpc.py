@@ -50,11 +50,11 @@ async def test_create_cigar_without_a_token_is_unauthenticated_and_stores_nothin
 async def test_a_token_signed_by_another_key_is_refused(services: Services, tmp_path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from auth_service.keys import create_key_file
-    from auth_service.tokens import TokenIssuer
+    from auth_service.adapters.keys import create_key_file
+    from auth_service.adapters.tokens import JwtIssuer
 
     stranger = create_key_file(tmp_path / "stranger.pem")
-    forged = TokenIssuer(stranger, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
+    forged = JwtIssuer(stranger, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
     token = forged.issue(1).access_token
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await services.create_cigar(token)

@@ -1,4 +1,4 @@
-"""The shield against client cancellation and the spread client channel, on real in-process gRPC servers."""
+"""The spread client channel on real in-process gRPC servers, and the methods each service declares reads."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import pytest
 from google.protobuf import descriptor_pool
 
 from auth_service import server as auth_server
-from auth_service.channels import SpreadChannel
-from auth_service.shield import ShieldInterceptor as AuthShield
+from auth_service.adapters.channels import SpreadChannel
 from collection_service import server as collection_server
-from collection_service.shield import ShieldInterceptor as CollectionShield
 from tests.conftest import free_port
 
 METHOD = "/test.Plumbing/Call"
@@ -27,66 +25,12 @@ async def serve(handler, interceptors=()) -> tuple[grpc.aio.Server, int]:  # typ
     return server, port
 
 
-@pytest.mark.parametrize("shield", [AuthShield, CollectionShield])
-async def test_a_call_whose_client_gives_up_still_runs_to_its_end(shield: type) -> None:
-    started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
-
-    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        started.set()
-        await release.wait()  # e.g. a database write in flight when the client disconnects
-        finished.set()
-        return request
-
-    server, port = await serve(handler, [shield()])
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(METHOD)(b"x", timeout=5)
-            await asyncio.wait_for(started.wait(), 5)
-            call.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await call
-        release.set()
-        await asyncio.wait_for(finished.wait(), 5)
-    finally:
-        await server.stop(None)
-
-
-@pytest.mark.parametrize(
-    "interceptors",
-    [lambda: [], lambda: [AuthShield(reads=[METHOD])], lambda: [CollectionShield(reads=[METHOD])]],
-    ids=["no shield", "auth read", "collection read"],
-)
-async def test_without_the_shield_the_same_call_is_cut_short(interceptors) -> None:  # type: ignore[no-untyped-def]
-    """The control experiment: what the shield prevents does happen without it, and to the methods
-    declared reads, which skip the shield's task (cut short they stop; the drivers handle that)."""
-    started, cancelled = asyncio.Event(), asyncio.Event()
-
-    async def handler(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        started.set()
-        try:
-            await asyncio.sleep(5)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return request
-
-    server, port = await serve(handler, interceptors())
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(METHOD)(b"x", timeout=5)
-            await asyncio.wait_for(started.wait(), 5)
-            call.cancel()
-        await asyncio.wait_for(cancelled.wait(), 5)
-    finally:
-        await server.stop(None)
-
-
 @pytest.mark.parametrize("server_module", [auth_server, collection_server])
 def test_the_methods_declared_reads_exist_and_never_write(server_module) -> None:  # type: ignore[no-untyped-def]
-    service = server_module.SERVICE_NAME
-    names = {f"/{service}/{m.name}" for m in descriptor_pool.Default().FindServiceByName(service).methods}
+    service = server_module.SERVICE
+    names = {m.name for m in descriptor_pool.Default().FindServiceByName(service).methods}
     assert set(server_module.READS) <= names
-    assert all(name.rsplit("/", 1)[1].startswith(("Get", "List")) for name in server_module.READS)
+    assert all(name.startswith(("Get", "List")) for name in server_module.READS)
 
 
 async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:

@@ -17,10 +17,10 @@ from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cigar.collection.v1 import collection_pb2 as pb
 from cigar.collection.v1 import collection_pb2_grpc
 
-from auth_service.keys import SigningKey, create_key_file, load_signing_key
+from auth_service.adapters.keys import SigningKey, create_key_file, load_signing_key
+from auth_service.adapters.tokens import JwtIssuer
 from auth_service.server import start as start_auth
 from auth_service.settings import Settings as AuthSettings
-from auth_service.tokens import TokenIssuer
 from collection_service.server import RunningServer
 from collection_service.server import start as start_collection
 from collection_service.settings import Settings as CollectionSettings
@@ -30,7 +30,7 @@ from tests.integration.conftest import bearer
 
 def token_signed_with(key: SigningKey | Path) -> str:
     key = load_signing_key(key) if isinstance(key, Path) else key
-    issuer = TokenIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
+    issuer = JwtIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
     return issuer.issue(1).access_token
 
 

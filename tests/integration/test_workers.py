@@ -87,16 +87,3 @@ def test_when_the_first_worker_dies_the_others_stop_too(two_workers) -> None:  #
     while alive(forked) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(forked)
-
-
-def test_only_the_first_worker_serves_metrics_as_the_port_cannot_be_shared() -> None:
-    from auth_service.settings import Settings as AuthSettings
-    from auth_service.workers import worker_settings as auth_worker_settings
-    from collection_service.settings import Settings as CollectionSettings
-    from collection_service.workers import worker_settings as collection_worker_settings
-
-    for settings_type, worker_settings in ((AuthSettings, auth_worker_settings),
-                                           (CollectionSettings, collection_worker_settings)):  # fmt: skip
-        settings = settings_type(metrics_port=9464, workers=3)
-        assert worker_settings(settings, 0).metrics_port == 9464
-        assert [worker_settings(settings, i).metrics_port for i in (1, 2)] == [0, 0]

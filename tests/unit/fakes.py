@@ -8,7 +8,8 @@ from datetime import datetime
 
 from auth_service.domain import Cigar as AuthCigar
 from auth_service.domain import EmailTaken, LoginCounter, NewUser, User, UsernameTaken
-from collection_service.domain import Cigar, CigarFields, CigarFilter, InvalidToken
+from collection_service.domain import Cigar, CigarFields, CigarFilter
+from service_kit.tokens import TokenRejected
 
 
 class FakeUsers:
@@ -26,6 +27,9 @@ class FakeUsers:
 
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], hashed_password=hashed_password)
+
+    async def update_email(self, user_id: int, email: str) -> None:
+        self.rows[user_id] = dataclasses.replace(self.rows[user_id], email=email, email_verified=False)
 
     async def set_email_verified(self, user_id: int) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], email_verified=True)
@@ -150,18 +154,18 @@ class FakeCigars:
         return cigar
 
 
-class FakeAuthenticator:
-    """Tokens are "user-<id>"; anything else is invalid."""
+class FakeTokens:
+    """Tokens are "user-<id>"; anything else is rejected."""
 
-    async def user_id(self, authorization: str | None) -> int:
-        if authorization and authorization.startswith("Bearer user-"):
-            return int(authorization.removeprefix("Bearer user-"))
-        raise InvalidToken()
+    async def user_id(self, token: str) -> int:
+        if token.startswith("user-"):
+            return int(token.removeprefix("user-"))
+        raise TokenRejected()
 
 
 class FakeVerification:
     def __init__(self) -> None:
         self.sent: list[User] = []
 
-    async def send_verification(self, user: User) -> None:
+    async def send(self, user: User) -> None:
         self.sent.append(user)

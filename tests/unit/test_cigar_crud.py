@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collection_service import paging
+from collection_service.app import paging
+from collection_service.app.cigars import Cigars
 from collection_service.domain import (
     CigarFields,
     CigarFilter,
@@ -15,16 +16,16 @@ from collection_service.domain import (
     NotCigarOwner,
     PageRequest,
 )
-from collection_service.services import CollectionService
-from tests.unit.fakes import FakeAuthenticator, FakeCigars
+from service_kit.tokens import TokenRejected
+from tests.unit.fakes import FakeCigars, FakeTokens
 
-ALICE, BOB = "Bearer user-1", "Bearer user-2"
+ALICE, BOB = "user-1", "user-2"
 
 
 @pytest.fixture
-def collection() -> tuple[CollectionService, FakeCigars]:
+def collection() -> tuple[Cigars, FakeCigars]:
     store = FakeCigars()
-    return CollectionService(cigars=store, auth=FakeAuthenticator()), store
+    return Cigars(store, FakeTokens()), store
 
 
 def fields(**overrides: object) -> CigarFields:
@@ -61,8 +62,8 @@ async def test_update_by_another_user_is_refused_and_changes_nothing(collection)
 
 async def test_update_checks_the_token_then_the_values_then_the_id(collection) -> None:
     service, _ = collection
-    with pytest.raises(InvalidToken):
-        await service.update_cigar(None, 1, CigarPatch(rating=9))
+    with pytest.raises(TokenRejected):
+        await service.update_cigar("forged", 1, CigarPatch(rating=9))
     with pytest.raises(InvalidInput):
         await service.update_cigar(ALICE, 1, CigarPatch(rating=9))
     with pytest.raises(CigarNotFound):
@@ -143,4 +144,4 @@ async def test_a_deleted_users_token_adds_changes_and_lists_nothing_and_gets_401
         with pytest.raises(InvalidToken, match="deleted"):
             await call
     assert store.rows == [bobs]
-    assert await service.list_my_cigars("Bearer user-3") == []  # a live user with no cigars: an empty list
+    assert await service.list_my_cigars("user-3") == []  # a live user with no cigars: an empty list

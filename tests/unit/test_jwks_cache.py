@@ -11,11 +11,11 @@ import jwt
 import pytest
 from cigar.auth.v1 import auth_pb2
 
-from auth_service.keys import create_key_file
-from auth_service.tokens import TokenIssuer
-from collection_service.domain import InvalidToken
-from collection_service.jwks import JwksCache, JwksUnavailable
-from collection_service.tokens import TokenVerifier
+from auth_service.adapters.keys import create_key_file
+from auth_service.adapters.tokens import JwtIssuer
+from collection_service.adapters.jwks import JwksCache, JwksUnavailable
+from collection_service.domain import KeysUnavailable
+from service_kit.tokens import JwtVerifier, TokenRejected
 from tests.conftest import eventually
 
 
@@ -126,11 +126,11 @@ async def test_a_failed_fetch_may_be_retried_sooner_than_a_successful_one(tmp_pa
     auth = FakeAuth([jwk])
     auth.down = True
     cache = JwksCache(auth, min_interval=5, monotonic=clock, retry_after_failure=1)
-    with pytest.raises(JwksUnavailable):
+    with pytest.raises(KeysUnavailable):
         await cache.get(jwk.kid)
     auth.down = False
     clock.now += 0.5
-    with pytest.raises(JwksUnavailable):  # still inside the retry delay: no new fetch
+    with pytest.raises(KeysUnavailable):  # still inside the retry delay: no new fetch
         await cache.get(jwk.kid)
     clock.now += 0.5
     assert await cache.get(jwk.kid) is not None
@@ -142,7 +142,7 @@ async def test_an_unknown_kid_is_unavailable_not_invalid_while_auth_service_is_d
     cache = JwksCache(auth, min_interval=0, monotonic=Clock())
     assert await cache.get("made-up") is None  # auth_service answered: the kid is really unknown
     auth.down = True
-    with pytest.raises(JwksUnavailable):  # it may be a new key we cannot learn yet: retry later
+    with pytest.raises(KeysUnavailable):  # it may be a new key we cannot learn yet: retry later
         await cache.get("made-up")
 
 
@@ -164,23 +164,23 @@ async def test_the_verifier_checks_a_signature_once_until_the_key_set_changes(tm
     a, b = auth_pb2.Jwk(**a_key.jwk()), auth_pb2.Jwk(**b_key.jwk())
     auth = FakeAuth([a, b])
     cache = JwksCache(auth, min_interval=0, monotonic=Clock())
-    verifier = TokenVerifier(cache, "cigar-auth", "cigar-api", lambda: now[0])
-    token = TokenIssuer(a_key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: now[0]).issue(9).access_token
+    verifier = JwtVerifier(cache, "cigar-auth", "cigar-api", lambda: now[0])
+    token = JwtIssuer(a_key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: now[0]).issue(9).access_token
     decodes = []
     real_decode = jwt.decode
     monkeypatch.setattr(jwt, "decode", lambda *args, **kw: decodes.append(1) or real_decode(*args, **kw))
-    assert [await verifier.user_id(f"Bearer {token}") for _ in range(3)] == [9, 9, 9]
+    assert [await verifier.user_id(token) for _ in range(3)] == [9, 9, 9]
     assert len(decodes) == 1
     assert await cache.refresh()  # same keys, new objects: verified once more, then remembered again
-    assert [await verifier.user_id(f"Bearer {token}") for _ in range(2)] == [9, 9]
+    assert [await verifier.user_id(token) for _ in range(2)] == [9, 9]
     assert len(decodes) == 2
     auth.jwks = [b]  # auth_service stops publishing the key that signed the token
     assert await cache.refresh()
-    with pytest.raises(InvalidToken, match="unknown key"):
-        await verifier.user_id(f"Bearer {token}")
+    with pytest.raises(TokenRejected, match="unknown key"):
+        await verifier.user_id(token)
     auth.jwks = [a, b]
     assert await cache.refresh()
-    assert await verifier.user_id(f"Bearer {token}") == 9
+    assert await verifier.user_id(token) == 9
     now[0] += timedelta(minutes=30)
-    with pytest.raises(InvalidToken, match="expired"):
-        await verifier.user_id(f"Bearer {token}")
+    with pytest.raises(TokenRejected, match="expired"):
+        await verifier.user_id(token)

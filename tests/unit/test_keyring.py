@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 import pytest
 
-from auth_service.domain import InvalidToken
-from auth_service.keyring import load_key_ring, next_key_file, prepare_next_key, rotate
-from auth_service.keys import create_key_file
-from auth_service.tokens import TokenIssuer, TokenVerifier
+from auth_service.adapters.keyring import load_key_ring, next_key_file, prepare_next_key, rotate
+from auth_service.adapters.keys import create_key_file
+from auth_service.adapters.tokens import JwtIssuer
+from service_kit.tokens import JwtVerifier, StaticKeySet, TokenRejected
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LIFETIME = timedelta(minutes=30)
@@ -20,11 +21,12 @@ KEEP = 2 * LIFETIME
 
 def issue(path: Path, at: datetime, user_id: int = 1) -> str:
     ring = load_key_ring(path, at, KEEP)
-    return TokenIssuer(ring.current, "i", "a", LIFETIME, lambda: at).issue(user_id).access_token
+    return JwtIssuer(ring.current, "i", "a", LIFETIME, lambda: at).issue(user_id).access_token
 
 
 def verify(path: Path, token: str, at: datetime) -> int:
-    return TokenVerifier(load_key_ring(path, at, KEEP).published, "i", "a", lambda: at).verify(token)
+    keys = StaticKeySet(load_key_ring(path, at, KEEP).published)
+    return asyncio.run(JwtVerifier(keys, "i", "a", lambda: at).user_id(token))
 
 
 def kid(token: str) -> str:
@@ -45,7 +47,7 @@ def test_a_rotation_keeps_old_tokens_valid_until_they_expire_and_signs_new_ones_
     assert {j["kid"] for j in load_key_ring(path, later, KEEP).jwks()} == {old_key.kid, new_key.kid}
     assert verify(path, old_token, later) == 1
     assert verify(path, new_token, later) == 1
-    with pytest.raises(InvalidToken, match="expired"):
+    with pytest.raises(TokenRejected, match="expired"):
         verify(path, old_token, NOW + LIFETIME)
 
 

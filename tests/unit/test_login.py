@@ -8,14 +8,14 @@ from pathlib import Path
 import bcrypt
 import pytest
 
+from auth_service.adapters.keys import create_key_file
+from auth_service.adapters.passwords import PasslibHasher
+from auth_service.adapters.tokens import JwtIssuer
+from auth_service.api.peer import client_address, peer_ip
+from auth_service.app.password_grant import PasswordGrant
+from auth_service.app.rules import check_registration, common_passwords
+from auth_service.app.throttle import Throttle, ThrottlePolicy
 from auth_service.domain import EmailNotVerified, InvalidCredentials, InvalidInput, NewUser, TooManyAttempts
-from auth_service.keys import create_key_file
-from auth_service.login import TokenService
-from auth_service.passwords import PasswordHasher
-from auth_service.peer import client_address, peer_ip
-from auth_service.throttle import Throttle, ThrottlePolicy
-from auth_service.tokens import TokenIssuer
-from auth_service.validation import check_registration, common_passwords
 from tests.unit.fakes import FakeAuthUow, FakeCounters, FakeUsers
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -39,14 +39,14 @@ class Login:
         self.clock = Clock()
         self.users = FakeUsers()
         self.sleeps: list[float] = []
-        self.hasher = PasswordHasher(workers=1)
-        issuer = TokenIssuer(create_key_file(tmp_path / "k.pem"), "i", "a", timedelta(minutes=30), self.clock)
+        self.hasher = PasslibHasher(workers=1)
+        issuer = JwtIssuer(create_key_file(tmp_path / "k.pem"), "i", "a", timedelta(minutes=30), self.clock)
         counters = FakeCounters()
 
         async def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
 
-        self.service = TokenService(
+        self.service = PasswordGrant(
             lambda: FakeAuthUow(self.users, counters), self.hasher, issuer, Throttle(POLICY), self.clock, sleep
         )
 
@@ -136,8 +136,8 @@ async def test_a_bcrypt_hash_is_replaced_by_argon2id_at_the_next_successful_logi
 
 async def test_unverified_users_may_log_in_unless_the_setting_forbids_it(login: Login, tmp_path: Path) -> None:
     assert await login.attempt("alice", "correct horse", OWNER) == "ok"
-    issuer = TokenIssuer(create_key_file(tmp_path / "k2.pem"), "i", "a", timedelta(minutes=30), login.clock)
-    strict = TokenService(
+    issuer = JwtIssuer(create_key_file(tmp_path / "k2.pem"), "i", "a", timedelta(minutes=30), login.clock)
+    strict = PasswordGrant(
         lambda: FakeAuthUow(login.users), login.hasher, issuer, Throttle(POLICY), login.clock, allow_unverified=False
     )
     with pytest.raises(EmailNotVerified):

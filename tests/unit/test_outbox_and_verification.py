@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from auth_service.app.outbox import DELETE_CIGARS, OutboxDrainer
+from auth_service.app.verification import EmailVerification
 from auth_service.domain import (
     DependencyUnavailable,
-    EmailVerification,
     OutboxItem,
     User,
+    VerificationRecord,
     VerificationTokenInvalid,
 )
-from auth_service.outbox import DELETE_CIGARS, OutboxDrainer
-from auth_service.verification import EmailVerifier
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ class Store:
 
     def __init__(self) -> None:
         self.items: dict[int, tuple[OutboxItem, datetime]] = {}
-        self.verifications: dict[str, EmailVerification] = {}
+        self.verifications: dict[str, VerificationRecord] = {}
         self.users: dict[int, User] = {1: User(1, "alice", "alice@example.com", "h")}
 
     # outbox
@@ -79,7 +79,7 @@ class Uow:
 
     # verifications
     async def add(self, token_hash: str, user_id: int, email: str, expires_at: datetime) -> None:
-        self._store.verifications[token_hash] = EmailVerification(user_id, email, expires_at, None)
+        self._store.verifications[token_hash] = VerificationRecord(user_id, email, expires_at, None)
 
     async def mark_used(self, token_hash: str, now: datetime) -> bool:
         found = self._store.verifications[token_hash]
@@ -135,13 +135,15 @@ class Inbox:
 @pytest.fixture
 def verification():
     store, clock, inbox = Store(), Clock(), Inbox()
-    verifier = EmailVerifier(lambda: Uow(store), inbox, clock, timedelta(hours=24), "https://x/verify?token={token}")
+    verifier = EmailVerification(
+        lambda: Uow(store), inbox, clock, timedelta(hours=24), "https://x/verify?token={token}"
+    )
     return verifier, store, clock, inbox
 
 
 async def test_a_verification_token_works_once_and_is_stored_only_as_a_hash(verification) -> None:
     verifier, store, _, inbox = verification
-    await verifier.send_verification(store.users[1])
+    await verifier.send(store.users[1])
     token = inbox.token()
     assert f"https://x/verify?token={token}" in inbox.bodies[-1]
     assert token not in store.verifications
@@ -152,7 +154,7 @@ async def test_a_verification_token_works_once_and_is_stored_only_as_a_hash(veri
 
 async def test_a_verification_token_expires(verification) -> None:
     verifier, store, clock, inbox = verification
-    await verifier.send_verification(store.users[1])
+    await verifier.send(store.users[1])
     clock.now += timedelta(hours=24)
     with pytest.raises(VerificationTokenInvalid):
         await verifier.verify(inbox.token())

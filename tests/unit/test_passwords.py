@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import bcrypt
 
-from auth_service.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasswordHasher
+from auth_service.adapters.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST, PasslibHasher
 
 
 async def test_hashes_are_argon2id_at_owasp_parameters() -> None:
-    hasher = PasswordHasher(workers=1)
+    hasher = PasslibHasher(workers=1)
     hashed = await hasher.hash("correct horse battery")
     assert hashed.startswith("$argon2id$")
     params = dict(p.split("=") for p in hashed.split("$")[3].split(","))
@@ -18,7 +18,7 @@ async def test_hashes_are_argon2id_at_owasp_parameters() -> None:
 
 
 async def test_the_right_password_verifies_and_a_wrong_one_does_not() -> None:
-    hasher = PasswordHasher(workers=1)
+    hasher = PasslibHasher(workers=1)
     hashed = await hasher.hash("correct horse battery")
     assert await hasher.verify("correct horse battery", hashed)
     assert not await hasher.verify("correct horse battery!", hashed)
@@ -26,7 +26,7 @@ async def test_the_right_password_verifies_and_a_wrong_one_does_not() -> None:
 
 
 async def test_bcrypt_hashes_from_the_seed_database_still_verify() -> None:
-    hasher = PasswordHasher(workers=1)
+    hasher = PasslibHasher(workers=1)
     legacy = bcrypt.hashpw(b"testpassword", bcrypt.gensalt(rounds=4)).decode()
     assert await hasher.verify("testpassword", legacy)
     assert not await hasher.verify("wrong", legacy)
@@ -34,6 +34,6 @@ async def test_bcrypt_hashes_from_the_seed_database_still_verify() -> None:
 
 
 async def test_an_unknown_user_never_verifies_even_with_the_dummy_password() -> None:
-    hasher = PasswordHasher(workers=1)
+    hasher = PasslibHasher(workers=1)
     assert not await hasher.verify("not-a-real-password", None)
     hasher.close()

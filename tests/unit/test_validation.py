@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from auth_service.app.rules import check_registration
 from auth_service.domain import InvalidInput as AuthInvalidInput
-from auth_service.validation import check_registration
+from collection_service.app.rules import build_patch, check_cigar, check_filter, check_patch, page_size
 from collection_service.domain import CigarFields, CigarFilter, CigarPatch, PageRequest
 from collection_service.domain import InvalidInput as CollectionInvalidInput
-from collection_service.validation import build_patch, check_cigar, check_filter, check_patch, page_size
 
 
 def fields_of(exc: pytest.ExceptionInfo) -> set[str]:

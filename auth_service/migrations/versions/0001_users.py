@@ -1,17 +1,10 @@
-"""users table
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""users table"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""profiles: email verification, scrubbed deleted accounts, and the outbox for collection_service
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26
-"""
+"""profiles: email verification, scrubbed deleted accounts, and the outbox for collection_service"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

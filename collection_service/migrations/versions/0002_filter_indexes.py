@@ -1,16 +1,9 @@
-"""composite (column, id) indexes for filtered, keyset-paged lists
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+"""composite (column, id) indexes for filtered, keyset-paged lists"""
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 # A plain (owner_id) index finds the rows but not in id order: a page then needs every matching row
 # sorted. (owner_id, id) serves both the equality and the ORDER BY id / id > after_id of keyset paging.

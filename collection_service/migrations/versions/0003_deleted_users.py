@@ -1,17 +1,10 @@
-"""deleted_users table: accounts deleted in auth_service, whose tokens are refused (issue 3)
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26
-"""
+"""deleted_users table: accounts deleted in auth_service, whose tokens are refused"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

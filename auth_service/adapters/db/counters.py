@@ -1,0 +1,55 @@
+"""Failed-login counters in the database, so that every auth_service replica sees the same ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...domain import LoginCounter
+from .models import LoginCounterRow, aware
+
+
+class SqlLoginCounters:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
+        rows = await self._session.scalars(select(LoginCounterRow).where(LoginCounterRow.key.in_(list(keys))))
+        return {
+            r.key: LoginCounter(r.key, r.failures, aware(r.last_failure_at), aware(r.last_success_at)) for r in rows
+        }
+
+    async def _ensure(self, keys: list[str]) -> None:
+        """Create missing rows without failing when a concurrent login creates the same one (both engines
+        support INSERT ... ON CONFLICT DO NOTHING); the rows are then locked and updated in place."""
+        insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        for key in keys:
+            await self._session.execute(
+                insert(LoginCounterRow).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"])
+            )
+
+    async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None:
+        """One more failure on each key; a counter whose last failure is at or before `reset_before` restarts."""
+        keys = sorted(keys)  # one lock order for everyone: no deadlocks between concurrent logins
+        await self._ensure(keys)
+        for key in keys:
+            row = await self._session.get(LoginCounterRow, key, with_for_update=True, populate_existing=True)
+            assert row is not None
+            last = aware(row.last_failure_at)
+            row.failures = 1 if last is None or last <= reset_before else row.failures + 1
+            row.last_failure_at = now
+        await self._session.flush()
+
+    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None:
+        """Reset the counters in `reset`; remember that `known` (the account+address pair) logged in."""
+        reset = set(reset)
+        await self._ensure([known])
+        for key in sorted({*reset, known}):  # the same lock order as record_failure
+            values: dict[str, object] = {"failures": 0} if key in reset else {}
+            if key == known:
+                values["last_success_at"] = now
+            await self._session.execute(update(LoginCounterRow).where(LoginCounterRow.key == key).values(**values))

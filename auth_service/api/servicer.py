@@ -1,0 +1,79 @@
+"""AuthService over gRPC: protobuf in, one use case, protobuf out; errors go to errors.py."""
+
+from __future__ import annotations
+
+from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
+
+from service_kit.interceptors import ServicerContext
+from service_kit.metadata import caller_token, metadata_value
+
+from ..app.password_grant import PasswordGrant
+from ..app.profile import Profiles
+from ..app.registration import Registration
+from ..app.verification import EmailVerification
+from ..domain import Cigar, User
+from .peer import Network, client_address
+
+
+def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
+    message = auth_pb2.User(id=user.id, username=user.username, email=user.email, email_verified=user.email_verified)
+    add = message.cigars.add  # built in place: a Cigar message passed in would be copied into the list
+    for c in cigars:
+        add(id=c.id, name=c.name, brand=c.brand, origin=c.origin, flavor_notes=c.flavor_notes, rating=c.rating,
+            owner_id=c.owner_id)  # fmt: skip
+    return message
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    def __init__(
+        self,
+        registration: Registration,
+        grant: PasswordGrant,
+        profiles: Profiles,
+        verification: EmailVerification,
+        jwks: list[dict[str, str]],
+        trusted_proxies: list[Network],
+    ) -> None:
+        self._registration = registration
+        self._grant = grant
+        self._profiles = profiles
+        self._verification = verification
+        self._trusted_proxies = trusted_proxies
+        self._jwks = auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k) for k in jwks])
+
+    async def CreateUser(self, request: auth_pb2.CreateUserRequest, context: ServicerContext) -> auth_pb2.User:
+        user = await self._registration.register(request.username, request.email, request.password)
+        return _user_pb(user, [])
+
+    async def Token(self, request: auth_pb2.TokenRequest, context: ServicerContext) -> auth_pb2.TokenResponse:
+        address = client_address(context.peer(), metadata_value(context, "x-forwarded-for"), self._trusted_proxies)
+        issued = await self._grant.issue_token(request.grant_type, request.username, request.password, address)
+        return auth_pb2.TokenResponse(
+            access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in
+        )
+
+    async def GetMe(self, request: auth_pb2.GetMeRequest, context: ServicerContext) -> auth_pb2.User:
+        profile = await self._profiles.get_me(caller_token(context))
+        return _user_pb(profile.user, profile.cigars)
+
+    async def UpdateMe(self, request: auth_pb2.UpdateMeRequest, context: ServicerContext) -> auth_pb2.User:
+        email = request.email if request.HasField("email") else None
+        profile = await self._profiles.update_me(caller_token(context), email)
+        return _user_pb(profile.user, profile.cigars)
+
+    async def ChangePassword(
+        self, request: auth_pb2.ChangePasswordRequest, context: ServicerContext
+    ) -> auth_pb2.ChangePasswordResponse:
+        await self._profiles.change_password(caller_token(context), request.current_password, request.new_password)
+        return auth_pb2.ChangePasswordResponse()
+
+    async def DeleteMe(self, request: auth_pb2.DeleteMeRequest, context: ServicerContext) -> auth_pb2.DeleteMeResponse:
+        await self._profiles.delete_me(caller_token(context))
+        return auth_pb2.DeleteMeResponse()
+
+    async def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest, context: ServicerContext) -> auth_pb2.User:
+        user = await self._verification.verify(request.token)
+        return _user_pb(user, [])
+
+    async def GetJwks(self, request: auth_pb2.GetJwksRequest, context: ServicerContext) -> auth_pb2.GetJwksResponse:
+        return self._jwks

@@ -1,0 +1,96 @@
+"""The caller's own account: read it with its cigars, change the email or the password, delete it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, WrongPassword
+from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
+from .authentication import Authenticator
+from .outbox import DELETE_CIGARS, OutboxDrainer
+from .rules import normalise_email, password_violations
+from .verification import EmailVerification
+
+log = logging.getLogger(__name__)
+
+
+class Profiles:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        auth: Authenticator,
+        hasher: PasswordHasher,
+        cigars: CigarDirectory,
+        verification: EmailVerification,
+        drainer: OutboxDrainer,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._auth = auth
+        self._hasher = hasher
+        self._cigars = cigars
+        self._verification = verification
+        self._drainer = drainer
+        self._clock = clock
+
+    async def get_me(self, token: str) -> Profile:
+        """The user and their cigars, read side by side (collection_service is asked with the caller's own
+        bearer token). A deleted user is told 401 even while collection_service is down: the user read decides."""
+        user_id = await self._auth.user_id(token)
+        user, cigars = await asyncio.gather(
+            self._auth.user(user_id), self._cigars.list_mine(token), return_exceptions=True
+        )
+        for outcome in (user, cigars):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(user, User) and isinstance(cigars, list)  # noqa: S101 (narrows gather's union for mypy)
+        return Profile(user=user, cigars=cigars)
+
+    async def update_me(self, token: str, email: str | None) -> Profile:
+        """Only the fields given change (today: the email, which then needs verifying again)."""
+        user = await self._auth.current_user(token)
+        if email is not None:
+            user = await self._change_email(user, email)
+        return Profile(user=user, cigars=await self._cigars.list_mine(token))
+
+    async def _change_email(self, user: User, email: str) -> User:
+        try:
+            email = normalise_email(email)
+        except ValueError as exc:
+            raise InvalidInput([FieldViolation("email", f"not a valid email address: {exc}")]) from exc
+        if email == user.email:
+            return user
+        async with self._uow() as uow:
+            if await uow.users.email_exists(email):
+                raise EmailTaken()
+            await uow.users.update_email(user.id, email)
+            await uow.commit()
+        updated = dataclasses.replace(user, email=email, email_verified=False)
+        await self._verification.send(updated)
+        return updated
+
+    async def change_password(self, token: str, current: str, new: str) -> None:
+        user = await self._auth.current_user(token)
+        violations = [] if current else [FieldViolation("current_password", "is required")]
+        violations += password_violations(new, "new_password")
+        if violations:
+            raise InvalidInput(violations)
+        if not await self._hasher.verify(current, user.hashed_password):
+            raise WrongPassword()
+        hashed = await self._hasher.hash(new)
+        async with self._uow() as uow:
+            await uow.users.set_password_hash(user.id, hashed)
+            await uow.commit()
+        log.info("password changed for user id=%d", user.id)
+
+    async def delete_me(self, token: str) -> None:
+        """The account goes at once; its cigars go through the outbox, now or once collection_service is back."""
+        user = await self._auth.current_user(token)
+        async with self._uow() as uow:
+            await uow.users.delete(user.id, self._clock())
+            await uow.outbox.add(DELETE_CIGARS, user.id, self._clock())
+            await uow.commit()
+        log.info("deleted user id=%d", user.id)
+        await self._drainer.drain_once()  # usually done before we answer; if not, the background task retries

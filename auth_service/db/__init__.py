@@ -1,1 +1,0 @@
-"""Persistence of auth_service: the only package here that imports SQLAlchemy."""

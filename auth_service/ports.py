@@ -1,0 +1,114 @@
+"""What auth_service's use cases need from the outside world: one unit of work over its repositories, and the
+services behind it (the user lookup, password hashing, tokens, mail, collection_service). The adapters
+implement these; mypy checks them against these protocols in the composition root (server.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from .domain import Cigar, IssuedToken, LoginCounter, NewUser, OutboxItem, User, VerificationRecord
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> User | None:
+        """The live user (None once deleted), read inside the unit of work."""
+
+    async def get_by_username(self, username: str) -> User | None: ...
+    async def email_exists(self, email: str) -> bool: ...
+    async def add(self, new: NewUser) -> User:
+        """Raises UsernameTaken or EmailTaken if a concurrent registration won the unique index."""
+
+    async def set_password_hash(self, user_id: int, hashed_password: str) -> None: ...
+    async def update_email(self, user_id: int, email: str) -> None:
+        """The new address starts unverified; EmailTaken if someone else holds it."""
+
+    async def set_email_verified(self, user_id: int) -> None: ...
+    async def delete(self, user_id: int, now: datetime) -> None:
+        """Scrubs the user: the id is never handed out again, the username and email become free."""
+
+
+class LoginCounters(Protocol):
+    async def get(self, keys: Iterable[str]) -> dict[str, LoginCounter]: ...
+    async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None: ...
+    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None: ...
+
+
+class Outbox(Protocol):
+    async def add(self, kind: str, user_id: int, now: datetime) -> None: ...
+    async def due(self, now: datetime, limit: int) -> list[OutboxItem]: ...
+    async def done(self, item_id: int) -> None: ...
+    async def retry_later(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
+
+
+class EmailVerifications(Protocol):
+    async def add(self, token_hash: str, user_id: int, email: str, expires_at: datetime) -> None: ...
+    async def get(self, token_hash: str) -> VerificationRecord | None: ...
+    async def mark_used(self, token_hash: str, now: datetime) -> bool:
+        """True only for the one caller that used it first."""
+
+
+class UnitOfWork(Protocol):
+    """`async with uow:` begins; `await uow.commit()` commits; leaving the block without it rolls back."""
+
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def counters(self) -> LoginCounters: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def verifications(self) -> EmailVerifications: ...
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class UserLookup(Protocol):
+    """The live user with this id, read outside any unit of work: one autocommit statement per call."""
+
+    async def get(self, user_id: int) -> User | None: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password: str, hashed: str) -> bool: ...
+    async def verify_and_update(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """(matches, a new hash if the stored one is outdated). With no hash, a dummy one is checked: an
+        unknown user costs the same time as a wrong password."""
+
+
+class TokenIssuer(Protocol):
+    def issue(self, user_id: int) -> IssuedToken: ...
+
+
+class TokenVerifier(Protocol):
+    async def user_id(self, token: str) -> int:
+        """The user id of a bearer token; raises (service_kit's TokenRejected) if it authenticates nobody."""
+
+
+class CigarDirectory(Protocol):
+    """The caller's cigars, as collection_service lists them for the caller's own bearer token."""
+
+    async def list_mine(self, token: str) -> list[Cigar]: ...
+
+
+class AccountCleaner(Protocol):
+    """collection_service's side of an account deletion: the user's cigars go."""
+
+    async def delete_cigars(self, user_id: int) -> int: ...
+
+
+class EmailSender(Protocol):
+    async def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+Clock = Callable[[], datetime]

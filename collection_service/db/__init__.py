@@ -1,1 +1,0 @@
-"""Persistence of collection_service: the only package here that imports SQLAlchemy."""

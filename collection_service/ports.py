@@ -1,0 +1,42 @@
+"""What collection_service's use cases need from the outside world: the cigar store, the deleted-accounts unit
+of work, and token verification. The adapters implement these; mypy checks them in server.py."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from .domain import Cigar, CigarFields, CigarFilter
+
+
+class CigarStore(Protocol):
+    """The cigars, and which owners' accounts are deleted. Each call is one atomic statement: the use cases
+    never need two writes to agree, so there is no transaction to hold open across calls."""
+
+    async def find(self, f: CigarFilter, after_id: int, skip: int, limit: int) -> list[Cigar]: ...
+    async def get(self, cigar_id: int) -> Cigar | None: ...
+    async def list_by_owner(self, owner_id: int) -> list[Cigar]: ...
+    async def add(self, owner_id: int, fields: CigarFields) -> Cigar | None:
+        """The new cigar, or None when the owner's account is deleted (nothing is added then)."""
+
+    async def update_owned(self, cigar_id: int, owner_id: int, changes: dict[str, str | int]) -> Cigar | None: ...
+    async def delete_owned(self, cigar_id: int, owner_id: int) -> bool: ...
+    async def owner_deleted(self, owner_id: int) -> bool: ...
+
+
+class DeletedAccounts(Protocol):
+    """A unit of work: `async with accounts:` begins, `await accounts.commit()` commits, leaving rolls back."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def delete_account(self, user_id: int) -> int:
+        """Deletes the user's cigars and remembers the user as deleted; safe to repeat. Returns the count."""
+
+
+class TokenVerifier(Protocol):
+    async def user_id(self, token: str) -> int:
+        """The user id of a bearer token; raises (service_kit's TokenRejected) if it authenticates nobody,
+        KeysUnavailable if its key is unknown and auth_service cannot be asked now."""

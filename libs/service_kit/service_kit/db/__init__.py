@@ -1,0 +1,1 @@
+"""Database plumbing shared by the services: engines, the statement driver, start-up checks, migrations."""

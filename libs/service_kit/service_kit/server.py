@@ -1,0 +1,80 @@
+"""A grpc.aio server as every service runs it: the interceptor chain, health and reflection, metrics, a
+graceful stop, and a loop that serves until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .errors import ErrorInterceptor
+from .interceptors import Chain
+from .metrics import Metrics, PoolState
+from .observability import ObservabilityInterceptor
+from .settings import ServiceSettings
+from .shield import ShieldInterceptor
+
+log = logging.getLogger(__name__)
+HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+@dataclass
+class GrpcServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    metrics: Metrics
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING so the gateway stops routing here, then let in-flight calls finish."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    def close(self) -> None:
+        self.metrics.close()
+
+
+async def start_grpc(
+    settings: ServiceSettings,
+    service: str,
+    register: Callable[[grpc.aio.Server], None],
+    errors: ErrorInterceptor,
+    reads: Collection[str],
+    pools: Mapping[str, PoolState],
+) -> GrpcServer:
+    """Serve `service` (its full proto name), whose servicer `register` adds, on settings.host:port.
+    `reads` names the methods that never write: a call cut short by its client may simply stop (shield.py).
+    `pools` are the database pools the metrics report."""
+    metrics = Metrics(pools)
+    # One registered interceptor (a Chain of three): grpc.aio asks each registered one on every call.
+    shield = ShieldInterceptor([f"/{service}/{name}" for name in reads])
+    chain = Chain(ObservabilityInterceptor(metrics), errors, shield)
+    # so_reuseport: several worker processes (settings.workers) serve one port; the kernel spreads connections.
+    server = grpc.aio.server(interceptors=[chain], options=[("grpc.so_reuseport", 1)])
+    register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((service, HEALTH, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    await server.start()
+    metrics.serve(settings.metrics_host, settings.metrics_port)
+    for name in ("", service):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return GrpcServer(server, port, health_servicer, metrics)
+
+
+async def serve_until_signalled(name: str, stop: Callable[[float], Awaitable[None]], grace: float) -> None:
+    """Wait for SIGTERM or SIGINT, then stop gracefully (`stop(grace)`)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("%s shutting down (grace %.1fs)", name, grace)
+    await stop(grace)

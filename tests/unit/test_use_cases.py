@@ -1,0 +1,184 @@
+"""The use cases of both services over small fakes: no database, no sockets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from auth_service.adapters.keys import create_key_file
+from auth_service.adapters.passwords import PasslibHasher
+from auth_service.adapters.tokens import JwtIssuer
+from auth_service.app.authentication import Authenticator
+from auth_service.app.outbox import OutboxDrainer
+from auth_service.app.password_grant import PasswordGrant
+from auth_service.app.profile import Profiles
+from auth_service.app.registration import Registration
+from auth_service.app.throttle import Throttle, ThrottlePolicy
+from auth_service.domain import Cigar as AuthCigar
+from auth_service.domain import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    UnsupportedGrantType,
+    UsernameTaken,
+)
+from collection_service.app.cigars import Cigars
+from collection_service.domain import CigarFields
+from collection_service.domain import InvalidInput as CollectionInvalidInput
+from service_kit.tokens import JwtVerifier, StaticKeySet, TokenRejected
+from tests.unit.fakes import (
+    FakeAuthUow,
+    FakeCigars,
+    FakeCounters,
+    FakeDirectory,
+    FakeTokens,
+    FakeUsers,
+    FakeVerification,
+)
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+class Auth:
+    """auth_service's use cases side by side, as the servicer sees them."""
+
+    def __init__(self, registration: Registration, grant: PasswordGrant, profiles: Profiles) -> None:
+        self.register_user = registration.register
+        self.get_me = profiles.get_me
+        self.update_me = profiles.update_me
+        self._grant = grant
+
+    async def issue_token(self, grant_type: str, username: str, password: str, address: str = "203.0.113.7"):
+        return await self._grant.issue_token(grant_type, username, password, address)
+
+
+@pytest.fixture
+def auth(tmp_path: Path):
+    key = create_key_file(tmp_path / "k.pem")
+    users = FakeUsers()
+    counters = FakeCounters()
+    directory = FakeDirectory()
+    hasher = PasslibHasher(workers=1)
+    verification = FakeVerification()
+    uow = lambda: FakeAuthUow(users, counters)  # noqa: E731
+    issuer = JwtIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: NOW)
+    authenticator = Authenticator(
+        JwtVerifier(StaticKeySet({key.kid: key.public_key}), "cigar-auth", "cigar-api", lambda: NOW), users
+    )
+    drainer = OutboxDrainer(uow, cleaner=None, clock=lambda: NOW, poll_seconds=1, max_backoff_seconds=1)  # type: ignore[arg-type]
+    profiles = Profiles(uow, authenticator, hasher, directory, verification, drainer, lambda: NOW)
+    grant = PasswordGrant(uow, hasher, issuer, Throttle(ThrottlePolicy()), lambda: NOW)
+    yield Auth(Registration(uow, hasher, verification), grant, profiles), users, directory
+    hasher.close()
+
+
+async def test_register_stores_a_hash_never_the_password(auth) -> None:
+    service, users, _ = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    stored = users.rows[user.id]
+    assert stored.hashed_password.startswith("$argon2id$")
+    assert "correct horse" not in stored.hashed_password
+
+
+async def test_register_refuses_duplicates_by_username_case_insensitively_and_by_email(auth) -> None:
+    service, _, _ = auth
+    await service.register_user("alice", "alice@example.com", "correct horse")
+    with pytest.raises(UsernameTaken):
+        await service.register_user("ALICE", "other@example.com", "correct horse")
+    with pytest.raises(EmailTaken):
+        await service.register_user("bob", "alice@example.com", "correct horse")
+
+
+async def test_issue_token_accepts_empty_or_password_grant_and_nothing_else(auth) -> None:
+    service, _, _ = auth
+    await service.register_user("alice", "alice@example.com", "correct horse")
+    assert (await service.issue_token("", "alice", "correct horse")).token_type == "bearer"
+    assert (await service.issue_token("password", "alice", "correct horse")).expires_in == 1800
+    with pytest.raises(UnsupportedGrantType):
+        await service.issue_token("client_credentials", "alice", "correct horse")
+
+
+async def test_issue_token_needs_username_and_password(auth) -> None:
+    service, _, _ = auth
+    with pytest.raises(InvalidInput) as exc:
+        await service.issue_token("", "", "")
+    assert {v.field for v in exc.value.violations} == {"username", "password"}
+
+
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong horse"), ("nobody", "correct horse")])
+async def test_bad_credentials_raise_the_same_error_whoever_is_asked(auth, username: str, password: str) -> None:
+    service, _, _ = auth
+    await service.register_user("alice", "alice@example.com", "correct horse")
+    with pytest.raises(InvalidCredentials) as exc:
+        await service.issue_token("", username, password)
+    assert str(exc.value) == "incorrect username or password"
+
+
+async def test_profile_joins_the_user_with_the_cigars_listed_for_their_token(auth) -> None:
+    service, _, directory = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    token = (await service.issue_token("", "alice", "correct horse")).access_token
+    cigar = AuthCigar(id=7, name="n", brand="b", origin="", flavor_notes="", rating=5, owner_id=user.id)
+    directory.by_token[token] = [cigar]
+    profile = await service.get_me(token)
+    assert profile.user.id == user.id
+    assert profile.cigars == [cigar]
+    assert directory.calls == [token]
+
+
+async def test_profile_of_a_deleted_user_is_an_invalid_token(auth) -> None:
+    service, users, _ = auth
+    await service.register_user("alice", "alice@example.com", "correct horse")
+    token = (await service.issue_token("", "alice", "correct horse")).access_token
+    users.rows.clear()
+    with pytest.raises(InvalidToken):
+        await service.get_me(token)
+
+
+@pytest.fixture
+def collection():
+    store = FakeCigars()
+    return Cigars(store, FakeTokens()), store
+
+
+def fields(**overrides: object) -> CigarFields:
+    return CigarFields(**{"name": "n", "brand": "b", "origin": "", "flavor_notes": "", "rating": 3, **overrides})
+
+
+async def test_create_cigar_belongs_to_the_token_owner(collection) -> None:
+    service, store = collection
+    cigar = await service.create_cigar("user-5", fields())
+    assert cigar.owner_id == 5
+    assert store.rows == [cigar]
+
+
+async def test_create_cigar_checks_the_token_before_the_input(collection) -> None:
+    service, store = collection
+    with pytest.raises(TokenRejected):
+        await service.create_cigar("forged", fields(rating=99))
+    with pytest.raises(CollectionInvalidInput):
+        await service.create_cigar("user-1", fields(rating=99))
+    assert store.rows == []
+
+
+async def test_list_my_cigars_filters_by_owner(collection) -> None:
+    service, _ = collection
+    await service.create_cigar("user-1", fields(name="a"))
+    await service.create_cigar("user-2", fields(name="b"))
+    assert [c.name for c in await service.list_my_cigars("user-2")] == ["b"]
+
+
+async def test_update_me_answers_the_changed_user_with_their_cigars_in_one_use_case(auth) -> None:
+    service, users, directory = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    token = (await service.issue_token("", "alice", "correct horse")).access_token
+    cigar = AuthCigar(id=3, name="n", brand="b", origin="", flavor_notes="", rating=4, owner_id=user.id)
+    directory.by_token[token] = [cigar]
+    profile = await service.update_me(token, "Alice@Example.org")
+    assert (profile.user.email, profile.user.email_verified, profile.cigars) == ("Alice@example.org", False, [cigar])
+    assert users.rows[user.id].email == "Alice@example.org"
+    unchanged = await service.update_me(token, None)
+    assert unchanged.user.email == "Alice@example.org" and unchanged.cigars == [cigar]
