@@ -79,3 +79,13 @@ def test_bench_cpu_prints_cpu_per_request_for_every_process_and_leaves_nothing_r
     assert rps > 0 and collection_ms > 0 and "errors" not in row
     assert processes_mentioning(str(ROOT / "var" / "bench-cpu" / "sqlite")) == []
 
+
+def test_bench_driver_compares_the_statement_pools_per_statement() -> None:
+    """scripts/bench_driver.py, behind docs/decisions/2026-11-29-statement-pool.md, in a few hundred statements."""
+    cmd = [sys.executable, "-m", "scripts.bench_driver", "-n", "200", "--reps", "1", "--concurrency", "1,4",
+           "--variants", "own,library"]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.split() for line in out.stdout.splitlines() if line.startswith("  ")]
+    assert [r[0] for r in rows] == ["own", "library", "own", "library"]
+    assert all(float(r[2]) > 0 for r in rows)  # the median CPU microseconds per statement
