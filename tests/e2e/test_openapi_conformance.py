@@ -82,7 +82,7 @@ def test_every_documented_example_gets_the_documented_answer(http: httpx.Client)
         response = http.request(verb.upper(), **example_request(path, op, token, created))
         where = f"{verb.upper()} {path} -> {response.status_code} {response.text[:300]}"
         documented = op["responses"].get(str(response.status_code))
-        hint = " (a new RPC? see OVERRIDES and EXAMPLES in scripts/openapi_rest.py, then `make protos`)"
+        hint = " (a new RPC? see its (cigar.rest.v1.route) option and EXAMPLES in scripts/openapi_rest.py)"
         assert documented is not None, f"undocumented status: {where}{hint}"
         success = next(s for s in op["responses"] if s.startswith("2"))
         assert str(response.status_code) == success, f"an example did not succeed: {where}{hint}"
