@@ -1,4 +1,5 @@
-"""Regenerate the Python stubs, Envoy's descriptor set and the OpenAPI document from protos/ (`make protos`).
+"""Regenerate from protos/ (`make protos`): the Python stubs, Envoy's descriptor set, and from the routes' http rules
+and (cigar.rest.v1.route) options both the OpenAPI document and rest_compat.lua's route table.
 
 With --check, generate into a temporary directory and exit 1 if the committed files differ.
 """
@@ -25,6 +26,7 @@ PY_OUT = ROOT / "protos" / "python"
 PY_PACKAGE = "cigar"
 DESCRIPTOR = ROOT / "gateway" / "generated" / "api_descriptor.binpb"
 OPENAPI = ROOT / "gateway" / "generated" / "openapi.json"
+REST_ROUTES = ROOT / "gateway" / "generated" / "rest_routes.lua"
 BUF = Path(sys.executable).parent / "buf"
 
 
@@ -58,17 +60,20 @@ def build_descriptor(out_file: Path) -> None:
     subprocess.run([str(BUF), "build", "--exclude-source-info", "-o", str(out_file)], cwd=ROOT, check=True)
 
 
-def build_openapi(out_file: Path) -> None:
-    """The OpenAPI document, from a descriptor set that keeps the comments (they become descriptions)."""
+def build_rest(openapi_file: Path, routes_file: Path) -> None:
+    """The OpenAPI document and rest_compat.lua's route table, from one descriptor set that keeps the comments
+    (they become descriptions)."""
     sys.path.insert(0, str(ROOT))
     from scripts.openapi_gen import Generator
+    from scripts.rest_routes import lua_source
 
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "with_source_info.binpb"
         subprocess.run([str(BUF), "build", "-o", str(image)], cwd=ROOT, check=True)
         fds = descriptor_pb2.FileDescriptorSet.FromString(image.read_bytes())
     document = Generator(fds).document()
-    out_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    openapi_file.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    routes_file.write_text(lua_source(fds))
 
 
 def generated_files(py_root: Path) -> set[Path]:
@@ -84,7 +89,7 @@ def check() -> int:
         tmp_path = Path(tmp)
         generate_python(tmp_path)
         build_descriptor(tmp_path / "api_descriptor.binpb")
-        build_openapi(tmp_path / "openapi.json")
+        build_rest(tmp_path / "openapi.json", tmp_path / "rest_routes.lua")
         stale = []
         want, have = generated_files(tmp_path), generated_files(PY_OUT)
         stale += [f"missing: {p}" for p in sorted(want - have)]
@@ -94,8 +99,9 @@ def check() -> int:
         ]
         if not DESCRIPTOR.exists() or not filecmp.cmp(tmp_path / "api_descriptor.binpb", DESCRIPTOR, shallow=False):
             stale.append(f"differs: {DESCRIPTOR.relative_to(ROOT)}")
-        if not OPENAPI.exists() or not filecmp.cmp(tmp_path / "openapi.json", OPENAPI, shallow=False):
-            stale.append(f"differs: {OPENAPI.relative_to(ROOT)}")
+        for name, committed in (("openapi.json", OPENAPI), ("rest_routes.lua", REST_ROUTES)):
+            if not committed.exists() or not filecmp.cmp(tmp_path / name, committed, shallow=False):
+                stale.append(f"differs: {committed.relative_to(ROOT)}")
     for line in stale:
         print(line)
     if stale:
@@ -111,9 +117,9 @@ def main() -> int:
     shutil.rmtree(PY_OUT / PY_PACKAGE, ignore_errors=True)
     generate_python(PY_OUT)
     build_descriptor(DESCRIPTOR)
-    build_openapi(OPENAPI)
+    build_rest(OPENAPI, REST_ROUTES)
     count = len(generated_files(PY_OUT))
-    outputs = ", ".join(str(p.relative_to(ROOT)) for p in (PY_OUT, DESCRIPTOR, OPENAPI))
+    outputs = ", ".join(str(p.relative_to(ROOT)) for p in (PY_OUT, DESCRIPTOR, OPENAPI, REST_ROUTES))
     print(f"generated {count} stub files; wrote {outputs}")
     return 0
 

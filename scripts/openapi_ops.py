@@ -100,7 +100,7 @@ def request_body(gen: Generator, type_name: str, body: str, path_fields: set[str
 
 def success(gen: Generator, output_type: str, rest: Rest) -> dict[str, Any]:
     response: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No Content"}.get(rest.status, "OK")}
-    if rest.headers:  # rest_compat.lua sets them (on /token; the next commit makes it read them here)
+    if rest.headers:  # rest_compat.lua sets them
         response["headers"] = {
             name: {"description": doc, "schema": {"type": "string", "const": value}}
             for name, value, doc in rest.headers

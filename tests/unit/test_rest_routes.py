@@ -1,17 +1,19 @@
-"""The (cigar.rest.v1.route) option of a new RPC reaches the document, and an option the gateway could not
-honour fails `make protos` instead of answering differently from the document."""
+"""The (cigar.rest.v1.route) option of a new RPC reaches both the document and the Lua table, and an option the
+gateway could not honour fails `make protos` instead of answering differently from the document."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import grpc_tools
 import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
+from lupa import luajit21
 
 from scripts.openapi_gen import Generator
-from scripts.rest_routes import RouteError, routes
+from scripts.rest_routes import RouteError, lua_pattern, lua_source, routes
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = """
@@ -105,6 +107,40 @@ def test_the_document_follows_the_option(tmp_path: Path) -> None:
     assert list(login) == ["application/x-www-form-urlencoded", "application/json"]
 
 
+def load_shim(tmp_path: Path, fds: descriptor_pb2.FileDescriptorSet) -> Any:
+    (tmp_path / "rest_routes.lua").write_text(lua_source(fds))
+    lua = luajit21.LuaRuntime()
+    lua.execute(f'package.path = "{tmp_path}/?.lua;" .. package.path')
+    lua.execute((ROOT / "gateway" / "rest_compat.lua").read_text())
+    # the route the shim picks for a request, through the same metadata it keeps for the response
+    lua.execute("""
+      function route_of_request(method, path)
+        local meta = {}
+        local headers = setmetatable({[":method"] = method, [":path"] = path}, {__index = {
+          get = function(self, k) return rawget(self, k) end, remove = function() end }})
+        envoy_on_request({
+          headers = function() return headers end,
+          streamInfo = function() return { dynamicMetadata = function() return {
+            set = function(_, ns, k, v) meta[k] = v end } end } end,
+        })
+        return meta["rpc"]
+      end
+    """)
+    return lua.globals().route_of_request
+
+
+def test_the_lua_table_follows_the_option_and_literal_segments_win(tmp_path: Path) -> None:
+    route_of = load_shim(tmp_path, descriptors(tmp_path, PROTO))
+    assert route_of("GET", "/things/special/") == "demo.v1.ThingService.GetSpecial"
+    assert route_of("GET", "/things/specials") == "demo.v1.ThingService.GetThing"
+    assert route_of("GET", "/things/7?x=/special") == "demo.v1.ThingService.GetThing"
+    assert route_of("POST", "/things/7/forget//") == "demo.v1.ThingService.ForgetThing"
+    assert route_of("DELETE", "/things/7") == "demo.v1.ThingService.ForgetThing"
+    assert route_of("PUT", "/things/7") == ""
+    table = lua_source(descriptors(tmp_path, PROTO))
+    assert 'form_fields = {\n      "user",\n      "secret",\n    }' in table
+
+
 def test_routes_list_every_binding(tmp_path: Path) -> None:
     found = [(r.verb, r.template, r.rest.status) for r in routes(descriptors(tmp_path, PROTO))]
     assert ("post", "/things/{id}/forget", 204) in found and ("delete", "/things/{id}", 204) in found
@@ -143,9 +179,31 @@ def test_an_option_the_gateway_cannot_honour_fails_generation(
     fds = descriptors(tmp_path, HEAD + RPC % (request_type, response_type, rule, option))
     with pytest.raises(RouteError, match=error):
         Generator(fds).document()
+    with pytest.raises(RouteError, match=error):
+        lua_source(fds)
 
 
 def test_an_option_without_an_http_rule_fails_generation(tmp_path: Path) -> None:
     fds = descriptors(tmp_path, HEAD + RPC % ("Req", "Resp", "", "auth: AUTH_NONE"))
     with pytest.raises(RouteError, match="without a google.api.http rule"):
-        routes(fds)
+        lua_source(fds)
+
+
+@pytest.mark.parametrize(
+    ("template", "pattern"),
+    [
+        ("/", "^$"),
+        ("/cigars", "^/cigars$"),
+        ("/cigars/{id}", "^/cigars/[^/]*$"),
+        ("/.well-known/jwks.json", "^/%.well%-known/jwks%.json$"),
+        ("/v1/{name=shelves/*}/books", "^/v1/shelves/[^/]*/books$"),
+    ],
+)
+def test_lua_patterns_of_path_templates(template: str, pattern: str) -> None:
+    assert lua_pattern(template) == pattern
+
+
+@pytest.mark.parametrize("template", ["/files/{path=**}", "/things/{id}:archive", "cigars"])
+def test_templates_the_matcher_does_not_support_fail_generation(template: str) -> None:
+    with pytest.raises(RouteError):
+        lua_pattern(template)
