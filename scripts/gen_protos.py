@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,13 @@ def generate_python(out: Path) -> None:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
+    for stub in (out / PY_PACKAGE).rglob("*_pb2.pyi"):
+        # protoc's pyi generator annotates a file-level extension's number `_ClassVar[int]` at module level,
+        # which type checkers refuse (protocolbuffers/protobuf#13700, open): rest_pb2's ROUTE_FIELD_NUMBER.
+        text = stub.read_text()
+        fixed = re.sub(r"^(\w+_FIELD_NUMBER): _ClassVar\[int\]$", r"\1: int", text, flags=re.MULTILINE)
+        if fixed != text:
+            stub.write_text(fixed)
     for package_dir in [out / PY_PACKAGE, *(p for p in (out / PY_PACKAGE).rglob("*") if p.is_dir())]:
         (package_dir / "__init__.py").touch()
     (out / PY_PACKAGE / "py.typed").touch()

@@ -7,7 +7,7 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-ROUTE_FIELD_NUMBER: _ClassVar[int]
+ROUTE_FIELD_NUMBER: int
 route: _descriptor.FieldDescriptor
 
 class RestRoute(_message.Message):
