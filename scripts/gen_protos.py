@@ -29,6 +29,9 @@ DESCRIPTOR = ROOT / "gateway" / "generated" / "api_descriptor.binpb"
 OPENAPI = ROOT / "gateway" / "generated" / "openapi.json"
 REST_ROUTES = ROOT / "gateway" / "generated" / "rest_routes.lua"
 BUF = Path(sys.executable).parent / "buf"
+# mypy-protobuf's plugin (pinned in the dev extra): .pyi for the *_pb2_grpc modules, typed for both grpc and
+# grpc.aio (a stub built on a grpc.aio channel is typed as its async variant; servicers may be async).
+MYPY_GRPC = Path(sys.executable).parent / "protoc-gen-mypy_grpc"
 
 
 def proto_files() -> list[str]:
@@ -36,7 +39,7 @@ def proto_files() -> list[str]:
 
 
 def generate_python(out: Path) -> None:
-    """protoc with the python, pyi and grpc plugins; only our own packages (googleapis ships its own)."""
+    """protoc with the python, pyi, grpc and mypy_grpc plugins; only our own packages (googleapis ships its own)."""
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     args = [
         "protoc",
@@ -46,6 +49,8 @@ def generate_python(out: Path) -> None:
         f"--python_out={out}",
         f"--pyi_out={out}",
         f"--grpc_python_out={out}",
+        f"--plugin=protoc-gen-mypy_grpc={MYPY_GRPC}",
+        f"--mypy_grpc_out=quiet:{out}",
         *proto_files(),
     ]
     if protoc.main(args) != 0:
