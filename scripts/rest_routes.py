@@ -137,7 +137,7 @@ class RouteOptions:
         return Rest(
             status=status,
             auth=option["auth"] == "AUTH_BEARER",
-            form=bool(form_fields),
+            form=bool(option.get("form_body")),
             bare_array=bare_array,
             trailing_slash=bool(option.get("trailing_slash")),
             errors=errors,
@@ -247,7 +247,7 @@ def lua_source(fds: descriptor_pb2.FileDescriptorSet) -> str:
         }
         if route.rest.bare_array:
             entry["bare_array"] = route.rest.bare_array
-        if route.rest.form_fields:
+        if route.rest.form:
             entry["form_fields"] = list(route.rest.form_fields)
         if route.rest.headers:
             entry["headers"] = [{"name": name.lower(), "value": value} for name, value, _ in route.rest.headers]
