@@ -1,10 +1,13 @@
 -- REST contract shims around Envoy's gRPC-JSON transcoder (which runs after this filter on requests
--- and before it on responses). The transcoder cannot do these by itself:
---   * POST /token arrives as application/x-www-form-urlencoded: turn it into the JSON TokenRequest.
---   * POST /users/ and POST /cigars/ answer 201 Created, not 200.
---   * GET /cigars/ answers a bare JSON array, not {"cigars": [...]}.
---   * DELETE (and POST /users/me/password) answers 204 No Content with no body, not 200 with the
---     transcoded empty message `{}`.
+-- and before it on responses). What to do per route comes from the routes' (cigar.rest.v1.route)
+-- options in protos/, through gateway/generated/rest_routes.lua (`make protos`), the table the OpenAPI
+-- document is generated from as well. The transcoder cannot do these by itself:
+--   * a form_body route (POST /token) takes application/x-www-form-urlencoded: it becomes the JSON request.
+--   * success_status 201 (POST /users/, POST /cigars/) answers 201 Created, not 200.
+--   * bare_array_field (GET /cigars/) answers a bare JSON array, not {"cigars": [...]}.
+--   * success_status 204 (the DELETEs, POST /users/me/password) answers 204 No Content with no body,
+--     not 200 with the transcoded empty message `{}`.
+--   * response_headers (Cache-Control and Pragma on /token) are set on every answer of the route.
 --   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
 --     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
@@ -12,6 +15,24 @@
 -- (preserve_proto_field_names, always_print_primitive_fields), so what we rewrite is predictable.
 
 local META = "cigar.rest"
+
+-- The routes, most specific first per method; found in the Lua filter's package_paths.
+local ROUTES_BY_METHOD, ROUTES_BY_RPC = {}, {}
+for _, route in ipairs(require("rest_routes")) do
+  local same_method = ROUTES_BY_METHOD[route.method] or {}
+  same_method[#same_method + 1] = route
+  ROUTES_BY_METHOD[route.method] = same_method
+  ROUTES_BY_RPC[route.rpc] = route
+  if route.form_fields then
+    route.form_keys = {}
+    for _, name in ipairs(route.form_fields) do route.form_keys[name] = true end
+  end
+  if route.bare_array then
+    -- what the transcoder prints for an AIP-158 page: {"<field>":[...],"next_page_token":"<base64url>"}
+    route.page_pattern = '^{"' .. route.bare_array .. '":(%[.*%]),"next_page_token":"[%w_%-=]*"}$'
+  end
+end
+local NO_ROUTES = {}
 
 local function url_decode(s)
   s = s:gsub("+", " ")
@@ -27,31 +48,26 @@ local function json_string(s)
   return '"' .. escaped .. '"'
 end
 
-local TOKEN_FIELDS = { grant_type = true, username = true, password = true, scope = true,
-                       client_id = true, client_secret = true }
-
-local function form_to_json(body)
+local function form_to_json(body, keys)
   local parts = {}
   for pair in body:gmatch("[^&]+") do
     local k, v = pair:match("^([^=]*)=?(.*)$")
     k = url_decode(k)
-    if TOKEN_FIELDS[k] then  -- unknown form fields are ignored, as OAuth2 servers do
+    if keys[k] then  -- unknown form fields are ignored, as OAuth2 servers do
       parts[#parts + 1] = json_string(k) .. ":" .. json_string(url_decode(v))
     end
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
--- The route kinds whose responses we reshape, from method and path (query string stripped).
-local function kind_of(method, path)
-  local p = path:gsub("%?.*$", ""):gsub("/+$", "")
-  if method == "POST" and p == "/token" then return "token" end
-  if method == "POST" and (p == "/users" or p == "/cigars") then return "create" end
-  if method == "GET" and p == "/cigars" then return "list" end
-  if method == "DELETE" then return "delete" end
-  -- empty gRPC responses other than DELETE's: 204 without a body as well
-  if method == "POST" and p == "/users/me/password" then return "delete" end
-  return "other"
+-- The route of a request, as the transcoder matches it: query string and trailing slashes stripped.
+local function route_of(method, path)
+  local p = path:gsub("%?.*$", "")
+  p = p:gsub("/+$", "")
+  for _, route in ipairs(ROUTES_BY_METHOD[method] or NO_ROUTES) do
+    if p:find(route.pattern) then return route end
+  end
+  return nil
 end
 
 -- The transcoder forwards REST headers as gRPC metadata, where a malformed grpc-timeout or a "-bin"
@@ -75,14 +91,14 @@ function envoy_on_request(handle)
     handle:respond({ [":status"] = "204", ["allow"] = "GET, POST, PATCH, DELETE, OPTIONS" }, "")
     return
   end
-  local kind = kind_of(headers:get(":method") or "", headers:get(":path") or "")
+  local route = route_of(headers:get(":method") or "", headers:get(":path") or "")
   local meta = handle:streamInfo():dynamicMetadata()
-  meta:set(META, "kind", kind)
+  meta:set(META, "rpc", route and route.rpc or "")
   meta:set(META, "has_auth", headers:get("authorization") ~= nil and "1" or "0")
-  if kind == "token" and ctype:find("application/x-www-form-urlencoded", 1, true) then
+  if route and route.form_keys and ctype:find("application/x-www-form-urlencoded", 1, true) then
     -- body() may wait for more data; handles taken before it are invalid afterwards.
     local body = handle:body()
-    local json = form_to_json(body and body:getBytes(0, body:length()) or "")
+    local json = form_to_json(body and body:getBytes(0, body:length()) or "", route.form_keys)
     if body then body:setBytes(json) end
     handle:headers():replace("content-type", "application/json")
     handle:headers():replace("content-length", tostring(#json))
@@ -137,7 +153,7 @@ function envoy_on_response(handle)
     headers:replace(":status", status)
   end
   local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
-  local kind = meta["kind"] or "other"
+  local route = ROUTES_BY_RPC[meta["rpc"] or ""]
   headers:remove("grpc-status")  -- gRPC plumbing; REST clients read the HTTP status
   headers:remove("grpc-message")
 
@@ -145,32 +161,36 @@ function envoy_on_response(handle)
     local challenge = meta["has_auth"] == "1" and 'Bearer error="invalid_token"' or "Bearer"
     headers:replace("www-authenticate", challenge)
   end
-  if kind == "token" then
-    headers:replace("cache-control", "no-store")
-    headers:replace("pragma", "no-cache")
+  if route and route.headers then
+    for _, header in ipairs(route.headers) do headers:replace(header.name, header.value) end
   end
 
   if status == "200" then
-    if kind == "create" then
-      headers:replace(":status", "201")
-    elseif kind == "delete" then
+    if route == nil then return end
+    if route.status == 204 then
       replace_body(handle, "")
       local h = handle:headers()  -- re-fetched: body() invalidated the earlier handle
       h:replace(":status", "204")
       h:remove("content-type")
       h:remove("content-length")
-    elseif kind == "list" then
+      return
+    end
+    if route.bare_array then
       local raw = handle:body():getBytes(0, handle:body():length())
       -- The transcoder prints {"cigars":[...],"next_page_token":"<base64url>"}: the array ends at the
       -- last '],"next_page_token":"' (inside a string its quotes would be escaped). Pattern matching is
-      -- native code; the character-by-character scan is the fallback for any other shape.
-      local array = raw:match('^{"cigars":(%[.*%]),"next_page_token":"[%w_%-=]*"}$')
+      -- native code; the character-by-character scan is the fallback for any other shape (the array is
+      -- the response's first field, so it is printed first: scripts/rest_routes.py checks).
+      local array = raw:match(route.page_pattern)
       if not array then
         local start = raw:find("[", 1, true)
         local stop = start and value_end(raw, start)
         array = stop and raw:sub(start, stop - 1)
       end
       if array then replace_body(handle, array) end
+    end
+    if route.status ~= 200 then
+      handle:headers():replace(":status", tostring(route.status))  -- re-fetched: body() may have run
     end
     return
   end

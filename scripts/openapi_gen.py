@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 from a descriptor set with source info: google.api.http rules, comments, the REST overrides."""
+"""OpenAPI 3.1 from a descriptor set with source info: google.api.http rules, their route options, comments."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from google.protobuf import descriptor_pb2
 
 from scripts.openapi_ops import operations
 from scripts.openapi_rest import ERROR_SCHEMA, EXAMPLES, SECURITY_SCHEMES
+from scripts.rest_routes import RouteOptions
 
 FD = descriptor_pb2.FieldDescriptorProto
 SCALARS: dict[int, dict[str, Any]] = {
@@ -66,6 +67,7 @@ class Generator:
         self.enums: dict[str, descriptor_pb2.EnumDescriptorProto] = {}
         self.comments: dict[str, str] = {}
         self.files = list(fds.file)
+        self.route_options = RouteOptions(fds)
         for f in self.files:
             self._index(f)
         self.schemas: dict[str, Any] = {}

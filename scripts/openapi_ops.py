@@ -1,4 +1,4 @@
-"""One OpenAPI operation per google.api.http rule (and additional binding), shaped by the REST overrides."""
+"""One OpenAPI operation per google.api.http rule (and additional binding), shaped by its route option."""
 
 from __future__ import annotations
 
@@ -6,33 +6,17 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from google.api import annotations_pb2, field_behavior_pb2, http_pb2
+from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
-from scripts.openapi_rest import OVERRIDES, Rest, error_response, error_statuses
+from scripts.openapi_rest import NO_LIVE_EXAMPLE, error_response, error_statuses
+from scripts.rest_routes import EMPTY, Rest, bindings
 
 if TYPE_CHECKING:
     from scripts.openapi_gen import Generator
 
-EMPTY = ".google.protobuf.Empty"
-VERBS = ("get", "put", "post", "delete", "patch")
 BEARER = [{"OAuth2PasswordBearer": []}, {"bearerAuth": []}]
 FD = descriptor_pb2.FieldDescriptorProto
-
-
-def bindings(method: descriptor_pb2.MethodDescriptorProto) -> list[tuple[str, str, str]]:
-    """(verb, path template, body) of the method's http rule and its additional bindings."""
-    if not method.options.HasExtension(annotations_pb2.http):
-        return []
-    rule: http_pb2.HttpRule = method.options.Extensions[annotations_pb2.http]
-    found = []
-    for r in (rule, *rule.additional_bindings):
-        kind = r.WhichOneof("pattern")
-        if kind in VERBS:
-            found.append((kind, getattr(r, kind), r.body))
-        elif kind == "custom":
-            found.append((r.custom.kind.lower(), r.custom.path, r.body))
-    return found
 
 
 def summary_of(comment: str) -> str:
@@ -43,7 +27,7 @@ def summary_of(comment: str) -> str:
 def operations(gen: Generator, service: str, desc: descriptor_pb2.ServiceDescriptorProto) -> Iterator[tuple]:
     for method in desc.method:
         full = f"{service}.{method.name}"[1:]
-        rest = OVERRIDES.get(full, Rest())
+        rest = gen.route_options.rest(full, method)
         for i, (verb, template, body) in enumerate(bindings(method)):
             path = re.sub(r"\{([^}=]+)=[^}]*\}", r"{\1}", template)
             if rest.trailing_slash and not path.endswith("/"):
@@ -82,8 +66,8 @@ def operation(
     if rest.auth:
         op["security"] = BEARER
     op["responses"] = {str(rest.status): success(gen, method.output_type, rest)}
-    if rest.no_live_example:
-        op["x-no-live-example"] = rest.no_live_example  # read by tests/e2e/test_openapi_conformance.py
+    if full in NO_LIVE_EXAMPLE:
+        op["x-no-live-example"] = NO_LIVE_EXAMPLE[full]  # read by tests/e2e/test_openapi_conformance.py
     for status in error_statuses(rest, bool(body) or any(p["in"] == "query" for p in params), bool(path_fields)):
         op["responses"][str(status)] = error_response(status)
     return op
@@ -116,8 +100,11 @@ def request_body(gen: Generator, type_name: str, body: str, path_fields: set[str
 
 def success(gen: Generator, output_type: str, rest: Rest) -> dict[str, Any]:
     response: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No Content"}.get(rest.status, "OK")}
-    if rest.headers:
-        response["headers"] = {k: {"description": v, "schema": {"type": "string"}} for k, v in rest.headers.items()}
+    if rest.headers:  # rest_compat.lua sets them
+        response["headers"] = {
+            name: {"description": doc, "schema": {"type": "string", "const": value}}
+            for name, value, doc in rest.headers
+        }
     if output_type == EMPTY or rest.status == 204:
         return response
     if rest.bare_array:

@@ -1,51 +1,22 @@
-"""What the gateway does beyond the protos' http rules: the one table of per-method REST overrides."""
+"""What the OpenAPI document adds to the routes: request examples, the error schema, the security schemes.
+
+What the gateway does per route (status, auth, form body, bare array, headers, ...) is not here: it is the
+(cigar.rest.v1.route) option of each RPC in protos/, read by scripts/rest_routes.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.rest_routes import Rest
 
-@dataclass(frozen=True)
-class Rest:
-    """How gateway/rest_compat.lua and the services change one method's REST face."""
-
-    status: int = 200  # success status (rest_compat.lua answers 201 on creates)
-    auth: bool = False  # needs `Authorization: Bearer <token>`
-    form: bool = False  # the body is application/x-www-form-urlencoded (turned into JSON by rest_compat.lua)
-    bare_array: str | None = None  # the response is this repeated field, unwrapped to a bare JSON array
-    trailing_slash: bool = False  # the contract documents the path with a trailing slash (both forms work)
-    errors: tuple[int, ...] = ()  # error statuses besides the automatic ones (see error_statuses)
-    headers: dict[str, str] = field(default_factory=dict)  # fixed response headers: name -> description
-    # why tests/e2e/test_openapi_conformance.py must not send this example live (empty: it does send it)
-    no_live_example: str = ""
-
-
-# Keyed by full method name. A method that is missing here gets the defaults: 200, public, JSON.
-OVERRIDES: dict[str, Rest] = {
-    "cigar.auth.v1.AuthService.CreateUser": Rest(status=201, trailing_slash=True, errors=(409,)),
-    "cigar.auth.v1.AuthService.Token": Rest(
-        form=True,
-        headers={"Cache-Control": "Always `no-store` (RFC 6749 section 5.1)."},
-        errors=(429,),
-    ),
-    "cigar.auth.v1.AuthService.GetMe": Rest(auth=True, trailing_slash=True),
-    # issue 3: profile management and email verification (README "Profiles", "Email verification")
-    "cigar.auth.v1.AuthService.UpdateMe": Rest(auth=True, trailing_slash=True, errors=(409,)),
-    "cigar.auth.v1.AuthService.ChangePassword": Rest(status=204, auth=True),
-    "cigar.auth.v1.AuthService.DeleteMe": Rest(
-        status=204,
-        auth=True,
-        trailing_slash=True,
-        no_live_example="it deletes the example user; tests/e2e/test_profile_rest.py deletes one of its own",
-    ),
-    "cigar.auth.v1.AuthService.VerifyEmail": Rest(
-        no_live_example="its token only exists in an email; tests/e2e/test_profile_rest.py reads one from the log",
-    ),
-    "cigar.collection.v1.CollectionService.ListCigars": Rest(bare_array="cigars", trailing_slash=True),
-    "cigar.collection.v1.CollectionService.CreateCigar": Rest(status=201, auth=True, trailing_slash=True),
-    "cigar.collection.v1.CollectionService.UpdateCigar": Rest(auth=True, errors=(403,)),
-    "cigar.collection.v1.CollectionService.DeleteCigar": Rest(status=204, auth=True, errors=(403,)),
+# Test policy, not the route: why tests/e2e/test_openapi_conformance.py must not send an operation's example live
+# (it reads `x-no-live-example`). Keyed by full method name.
+NO_LIVE_EXAMPLE: dict[str, str] = {
+    "cigar.auth.v1.AuthService.DeleteMe": "it deletes the example user; tests/e2e/test_profile_rest.py deletes one "
+    "of its own",
+    "cigar.auth.v1.AuthService.VerifyEmail": "its token only exists in an email; tests/e2e/test_profile_rest.py "
+    "reads one from the log",
 }
 
 # Request examples by message name: Swagger UI pre-fills "Try it out" with them and the conformance

@@ -79,12 +79,19 @@ def test_the_installed_packages_carry_migrations_envoy_files_and_generated_code(
         files |= set(zipfile.ZipFile(wheel).namelist())
     template = (ROOT / "gateway" / "envoy.yaml.tmpl").read_text()
     needed = {"gateway/envoy.yaml.tmpl", "gateway/entrypoint.py"}
-    needed |= {f"gateway/{name}" for name in re.findall(r"\$\{GATEWAY_DIR\}/([^\s\"'}]+)", template)}
+    for name in re.findall(r"\$\{GATEWAY_DIR\}/([^\s\"'}]+)", template):
+        if "?" in name:  # a Lua package path: the modules rest_compat.lua requires
+            lua = (ROOT / "gateway" / "rest_compat.lua").read_text()
+            needed |= {f"gateway/{name.replace('?', module)}" for module in re.findall(r'require\("([\w.]+)"\)', lua)}
+        else:
+            needed.add(f"gateway/{name}")
     for service in ("auth_service", "collection_service"):
         needed.add(f"{service}/alembic.ini")
         needed |= {str(p.relative_to(ROOT)) for p in (ROOT / service / "migrations").rglob("*.py")}
     kit = ROOT / "libs" / "service_kit"
     needed |= {str(p.relative_to(kit)) for p in (kit / "service_kit").rglob("*.py")} | {"service_kit/py.typed"}
     generated = ROOT / "protos" / "python"
-    needed |= {str(p.relative_to(generated)) for p in (generated / "cigar").rglob("*_pb2*.py")}
+    needed |= {
+        str(p.relative_to(generated)) for p in (generated / "cigar").rglob("*_pb2*") if p.suffix in (".py", ".pyi")
+    }
     assert not needed - files, sorted(needed - files)

@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from cigar.collection.v1 import collection_pb2 as cigar_dot_collection_dot_v1_dot_collection__pb2
+from cigar.rest.v1 import rest_pb2 as cigar_dot_rest_dot_v1_dot_rest__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x8b\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x16\n\x08username\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x0e\n\x0cGetMeRequest\"/\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"\x11\n\x0f\x44\x65leteMeRequest\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\x8a\x06\n\x0b\x41uthService\x12V\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12U\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12L\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12U\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12|\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12^\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x11\x82\xd3\xe4\x93\x02\x0b*\t/users/me\x12_\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12h\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x8b\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x16\n\x08username\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x0e\n\x0cGetMeRequest\"/\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"\x11\n\x0f\x44\x65leteMeRequest\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\xe2\x07\n\x0b\x41uthService\x12\x65\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x0b\x08\x01\x10\xc9\x01(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12\xe8\x01\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\xa3\x01\xea\xe0\x18\x8d\x01\x08\x01 \x01\x32\x02\xad\x03:D\n\rCache-Control\x12\x08no-store\x1a)Always `no-store` (RFC 6749 section 5.1).:=\n\x06Pragma\x12\x08no-cache\x1a)Always `no-cache` (RFC 6749 section 5.1).\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12T\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\x19\xea\xe0\x18\x04\x08\x02(\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x61\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x08\x08\x02(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12\x85\x01\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"&\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12i\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x1c\xea\xe0\x18\x07\x08\x02\x10\xcc\x01(\x01\x82\xd3\xe4\x93\x02\x0b*\t/users/me\x12\x65\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x1e\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12n\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"$\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,49 +58,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._loaded_options = None
   _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._serialized_options = b'\342A\001\002'
   _globals['_AUTHSERVICE'].methods_by_name['CreateUser']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\202\323\344\223\002\013\"\006/users:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\352\340\030\013\010\001\020\311\001(\0012\002\231\003\202\323\344\223\002\013\"\006/users:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Token']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['Token']._serialized_options = b'\202\323\344\223\002\013\"\006/token:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Token']._serialized_options = b'\352\340\030\215\001\010\001 \0012\002\255\003:D\n\rCache-Control\022\010no-store\032)Always `no-store` (RFC 6749 section 5.1).:=\n\006Pragma\022\010no-cache\032)Always `no-cache` (RFC 6749 section 5.1).\202\323\344\223\002\013\"\006/token:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['GetMe']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['GetMe']._serialized_options = b'\202\323\344\223\002\013\022\t/users/me'
+  _globals['_AUTHSERVICE'].methods_by_name['GetMe']._serialized_options = b'\352\340\030\004\010\002(\001\202\323\344\223\002\013\022\t/users/me'
   _globals['_AUTHSERVICE'].methods_by_name['UpdateMe']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['UpdateMe']._serialized_options = b'\202\323\344\223\002\0162\t/users/me:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['UpdateMe']._serialized_options = b'\352\340\030\010\010\002(\0012\002\231\003\202\323\344\223\002\0162\t/users/me:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\202\323\344\223\002\027\"\022/users/me/password:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\352\340\030\005\010\002\020\314\001\202\323\344\223\002\027\"\022/users/me/password:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._serialized_options = b'\202\323\344\223\002\013*\t/users/me'
+  _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._serialized_options = b'\352\340\030\007\010\002\020\314\001(\001\202\323\344\223\002\013*\t/users/me'
   _globals['_AUTHSERVICE'].methods_by_name['VerifyEmail']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['VerifyEmail']._serialized_options = b'\202\323\344\223\002\022\"\r/users/verify:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['VerifyEmail']._serialized_options = b'\352\340\030\002\010\001\202\323\344\223\002\022\"\r/users/verify:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\202\323\344\223\002\030\022\026/.well-known/jwks.json'
-  _globals['_USER']._serialized_start=145
-  _globals['_USER']._serialized_end=282
-  _globals['_CREATEUSERREQUEST']._serialized_start=284
-  _globals['_CREATEUSERREQUEST']._serialized_end=373
-  _globals['_TOKENREQUEST']._serialized_start=376
-  _globals['_TOKENREQUEST']._serialized_end=515
-  _globals['_TOKENRESPONSE']._serialized_start=517
-  _globals['_TOKENRESPONSE']._serialized_end=594
-  _globals['_GETMEREQUEST']._serialized_start=596
-  _globals['_GETMEREQUEST']._serialized_end=610
-  _globals['_UPDATEMEREQUEST']._serialized_start=612
-  _globals['_UPDATEMEREQUEST']._serialized_end=659
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=661
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=746
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=748
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=772
-  _globals['_DELETEMEREQUEST']._serialized_start=774
-  _globals['_DELETEMEREQUEST']._serialized_end=791
-  _globals['_DELETEMERESPONSE']._serialized_start=793
-  _globals['_DELETEMERESPONSE']._serialized_end=811
-  _globals['_VERIFYEMAILREQUEST']._serialized_start=813
-  _globals['_VERIFYEMAILREQUEST']._serialized_end=854
-  _globals['_GETJWKSREQUEST']._serialized_start=856
-  _globals['_GETJWKSREQUEST']._serialized_end=872
-  _globals['_GETJWKSRESPONSE']._serialized_start=874
-  _globals['_GETJWKSRESPONSE']._serialized_end=925
-  _globals['_JWK']._serialized_start=927
-  _globals['_JWK']._serialized_end=1008
-  _globals['_AUTHSERVICE']._serialized_start=1011
-  _globals['_AUTHSERVICE']._serialized_end=1789
+  _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\352\340\030\002\010\001\202\323\344\223\002\030\022\026/.well-known/jwks.json'
+  _globals['_USER']._serialized_start=171
+  _globals['_USER']._serialized_end=308
+  _globals['_CREATEUSERREQUEST']._serialized_start=310
+  _globals['_CREATEUSERREQUEST']._serialized_end=399
+  _globals['_TOKENREQUEST']._serialized_start=402
+  _globals['_TOKENREQUEST']._serialized_end=541
+  _globals['_TOKENRESPONSE']._serialized_start=543
+  _globals['_TOKENRESPONSE']._serialized_end=620
+  _globals['_GETMEREQUEST']._serialized_start=622
+  _globals['_GETMEREQUEST']._serialized_end=636
+  _globals['_UPDATEMEREQUEST']._serialized_start=638
+  _globals['_UPDATEMEREQUEST']._serialized_end=685
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=687
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=772
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=774
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=798
+  _globals['_DELETEMEREQUEST']._serialized_start=800
+  _globals['_DELETEMEREQUEST']._serialized_end=817
+  _globals['_DELETEMERESPONSE']._serialized_start=819
+  _globals['_DELETEMERESPONSE']._serialized_end=837
+  _globals['_VERIFYEMAILREQUEST']._serialized_start=839
+  _globals['_VERIFYEMAILREQUEST']._serialized_end=880
+  _globals['_GETJWKSREQUEST']._serialized_start=882
+  _globals['_GETJWKSREQUEST']._serialized_end=898
+  _globals['_GETJWKSRESPONSE']._serialized_start=900
+  _globals['_GETJWKSRESPONSE']._serialized_end=951
+  _globals['_JWK']._serialized_start=953
+  _globals['_JWK']._serialized_end=1034
+  _globals['_AUTHSERVICE']._serialized_start=1037
+  _globals['_AUTHSERVICE']._serialized_end=2031
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from cigar.collection.v1 import collection_pb2 as _collection_pb2
+from cigar.rest.v1 import rest_pb2 as _rest_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf.internal import containers as _containers

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from cigar.rest.v1 import rest_pb2 as cigar_dot_rest_dot_v1_dot_rest__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cigar/collection/v1/collection.proto\x12\x13\x63igar.collection.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x84\x01\n\x05\x43igar\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x05 \x01(\t\x12\x0e\n\x06rating\x18\x06 \x01(\x05\x12\x16\n\x08owner_id\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xb6\x01\n\x11ListCigarsRequest\x12\x0c\n\x04skip\x18\x01 \x01(\x05\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x10\n\x08owner_id\x18\x03 \x01(\x05\x12\r\n\x05\x62rand\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x12\n\nmin_rating\x18\x06 \x01(\x05\x12\t\n\x01q\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x08\n\x06_limit\"Y\n\x12ListCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12\x43reateCigarRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62rand\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x04 \x01(\t\x12\x14\n\x06rating\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02\"#\n\x0fGetCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x89\x01\n\x12UpdateCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x05\x63igar\x18\x02 \x01(\x0b\x32!.cigar.collection.v1.CigarChanges\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb4\x01\n\x0c\x43igarChanges\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x62rand\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06origin\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0c\x66lavor_notes\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06rating\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_brandB\t\n\x07_originB\x0f\n\r_flavor_notesB\t\n\x07_rating\"&\n\x12\x44\x65leteCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x15\n\x13ListMyCigarsRequest\"B\n\x14ListMyCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\"\x17\n\x15\x44\x65leteMyCigarsRequest\")\n\x16\x44\x65leteMyCigarsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\x32\xf6\x05\n\x11\x43ollectionService\x12n\n\nListCigars\x12&.cigar.collection.v1.ListCigarsRequest\x1a\'.cigar.collection.v1.ListCigarsResponse\"\x0f\x82\xd3\xe4\x93\x02\t\x12\x07/cigars\x12\x66\n\x0b\x43reateCigar\x12\'.cigar.collection.v1.CreateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x12\x82\xd3\xe4\x93\x02\x0c\"\x07/cigars:\x01*\x12\x62\n\x08GetCigar\x12$.cigar.collection.v1.GetCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/cigars/{id}\x12o\n\x0bUpdateCigar\x12\'.cigar.collection.v1.UpdateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1b\x82\xd3\xe4\x93\x02\x15\x32\x0c/cigars/{id}:\x05\x63igar\x12\x64\n\x0b\x44\x65leteCigar\x12\'.cigar.collection.v1.DeleteCigarRequest\x1a\x16.google.protobuf.Empty\"\x14\x82\xd3\xe4\x93\x02\x0e*\x0c/cigars/{id}\x12\x63\n\x0cListMyCigars\x12(.cigar.collection.v1.ListMyCigarsRequest\x1a).cigar.collection.v1.ListMyCigarsResponse\x12i\n\x0e\x44\x65leteMyCigars\x12*.cigar.collection.v1.DeleteMyCigarsRequest\x1a+.cigar.collection.v1.DeleteMyCigarsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cigar/collection/v1/collection.proto\x12\x13\x63igar.collection.v1\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x84\x01\n\x05\x43igar\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x05 \x01(\t\x12\x0e\n\x06rating\x18\x06 \x01(\x05\x12\x16\n\x08owner_id\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xb6\x01\n\x11ListCigarsRequest\x12\x0c\n\x04skip\x18\x01 \x01(\x05\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x10\n\x08owner_id\x18\x03 \x01(\x05\x12\r\n\x05\x62rand\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x12\n\nmin_rating\x18\x06 \x01(\x05\x12\t\n\x01q\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x08\n\x06_limit\"Y\n\x12ListCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12\x43reateCigarRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62rand\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x04 \x01(\t\x12\x14\n\x06rating\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02\"#\n\x0fGetCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x89\x01\n\x12UpdateCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x05\x63igar\x18\x02 \x01(\x0b\x32!.cigar.collection.v1.CigarChanges\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb4\x01\n\x0c\x43igarChanges\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x62rand\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06origin\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0c\x66lavor_notes\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06rating\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_brandB\t\n\x07_originB\x0f\n\r_flavor_notesB\t\n\x07_rating\"&\n\x12\x44\x65leteCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x15\n\x13ListMyCigarsRequest\"B\n\x14ListMyCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\"\x17\n\x15\x44\x65leteMyCigarsRequest\")\n\x16\x44\x65leteMyCigarsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\x32\xae\x06\n\x11\x43ollectionService\x12~\n\nListCigars\x12&.cigar.collection.v1.ListCigarsRequest\x1a\'.cigar.collection.v1.ListCigarsResponse\"\x1f\xea\xe0\x18\x0c\x08\x01\x1a\x06\x63igars(\x01\x82\xd3\xe4\x93\x02\t\x12\x07/cigars\x12q\n\x0b\x43reateCigar\x12\'.cigar.collection.v1.CreateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1d\xea\xe0\x18\x07\x08\x02\x10\xc9\x01(\x01\x82\xd3\xe4\x93\x02\x0c\"\x07/cigars:\x01*\x12h\n\x08GetCigar\x12$.cigar.collection.v1.GetCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1a\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/cigars/{id}\x12y\n\x0bUpdateCigar\x12\'.cigar.collection.v1.UpdateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"%\xea\xe0\x18\x06\x08\x02\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x15\x32\x0c/cigars/{id}:\x05\x63igar\x12q\n\x0b\x44\x65leteCigar\x12\'.cigar.collection.v1.DeleteCigarRequest\x1a\x16.google.protobuf.Empty\"!\xea\xe0\x18\t\x08\x02\x10\xcc\x01\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x0e*\x0c/cigars/{id}\x12\x63\n\x0cListMyCigars\x12(.cigar.collection.v1.ListMyCigarsRequest\x1a).cigar.collection.v1.ListMyCigarsResponse\x12i\n\x0e\x44\x65leteMyCigars\x12*.cigar.collection.v1.DeleteMyCigarsRequest\x1a+.cigar.collection.v1.DeleteMyCigarsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,39 +53,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETECIGARREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_DELETECIGARREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_COLLECTIONSERVICE'].methods_by_name['ListCigars']._loaded_options = None
-  _globals['_COLLECTIONSERVICE'].methods_by_name['ListCigars']._serialized_options = b'\202\323\344\223\002\t\022\007/cigars'
+  _globals['_COLLECTIONSERVICE'].methods_by_name['ListCigars']._serialized_options = b'\352\340\030\014\010\001\032\006cigars(\001\202\323\344\223\002\t\022\007/cigars'
   _globals['_COLLECTIONSERVICE'].methods_by_name['CreateCigar']._loaded_options = None
-  _globals['_COLLECTIONSERVICE'].methods_by_name['CreateCigar']._serialized_options = b'\202\323\344\223\002\014\"\007/cigars:\001*'
+  _globals['_COLLECTIONSERVICE'].methods_by_name['CreateCigar']._serialized_options = b'\352\340\030\007\010\002\020\311\001(\001\202\323\344\223\002\014\"\007/cigars:\001*'
   _globals['_COLLECTIONSERVICE'].methods_by_name['GetCigar']._loaded_options = None
-  _globals['_COLLECTIONSERVICE'].methods_by_name['GetCigar']._serialized_options = b'\202\323\344\223\002\016\022\014/cigars/{id}'
+  _globals['_COLLECTIONSERVICE'].methods_by_name['GetCigar']._serialized_options = b'\352\340\030\002\010\001\202\323\344\223\002\016\022\014/cigars/{id}'
   _globals['_COLLECTIONSERVICE'].methods_by_name['UpdateCigar']._loaded_options = None
-  _globals['_COLLECTIONSERVICE'].methods_by_name['UpdateCigar']._serialized_options = b'\202\323\344\223\002\0252\014/cigars/{id}:\005cigar'
+  _globals['_COLLECTIONSERVICE'].methods_by_name['UpdateCigar']._serialized_options = b'\352\340\030\006\010\0022\002\223\003\202\323\344\223\002\0252\014/cigars/{id}:\005cigar'
   _globals['_COLLECTIONSERVICE'].methods_by_name['DeleteCigar']._loaded_options = None
-  _globals['_COLLECTIONSERVICE'].methods_by_name['DeleteCigar']._serialized_options = b'\202\323\344\223\002\016*\014/cigars/{id}'
-  _globals['_CIGAR']._serialized_start=188
-  _globals['_CIGAR']._serialized_end=320
-  _globals['_LISTCIGARSREQUEST']._serialized_start=323
-  _globals['_LISTCIGARSREQUEST']._serialized_end=505
-  _globals['_LISTCIGARSRESPONSE']._serialized_start=507
-  _globals['_LISTCIGARSRESPONSE']._serialized_end=596
-  _globals['_CREATECIGARREQUEST']._serialized_start=598
-  _globals['_CREATECIGARREQUEST']._serialized_end=719
-  _globals['_GETCIGARREQUEST']._serialized_start=721
-  _globals['_GETCIGARREQUEST']._serialized_end=756
-  _globals['_UPDATECIGARREQUEST']._serialized_start=759
-  _globals['_UPDATECIGARREQUEST']._serialized_end=896
-  _globals['_CIGARCHANGES']._serialized_start=899
-  _globals['_CIGARCHANGES']._serialized_end=1079
-  _globals['_DELETECIGARREQUEST']._serialized_start=1081
-  _globals['_DELETECIGARREQUEST']._serialized_end=1119
-  _globals['_LISTMYCIGARSREQUEST']._serialized_start=1121
-  _globals['_LISTMYCIGARSREQUEST']._serialized_end=1142
-  _globals['_LISTMYCIGARSRESPONSE']._serialized_start=1144
-  _globals['_LISTMYCIGARSRESPONSE']._serialized_end=1210
-  _globals['_DELETEMYCIGARSREQUEST']._serialized_start=1212
-  _globals['_DELETEMYCIGARSREQUEST']._serialized_end=1235
-  _globals['_DELETEMYCIGARSRESPONSE']._serialized_start=1237
-  _globals['_DELETEMYCIGARSRESPONSE']._serialized_end=1278
-  _globals['_COLLECTIONSERVICE']._serialized_start=1281
-  _globals['_COLLECTIONSERVICE']._serialized_end=2039
+  _globals['_COLLECTIONSERVICE'].methods_by_name['DeleteCigar']._serialized_options = b'\352\340\030\t\010\002\020\314\0012\002\223\003\202\323\344\223\002\016*\014/cigars/{id}'
+  _globals['_CIGAR']._serialized_start=214
+  _globals['_CIGAR']._serialized_end=346
+  _globals['_LISTCIGARSREQUEST']._serialized_start=349
+  _globals['_LISTCIGARSREQUEST']._serialized_end=531
+  _globals['_LISTCIGARSRESPONSE']._serialized_start=533
+  _globals['_LISTCIGARSRESPONSE']._serialized_end=622
+  _globals['_CREATECIGARREQUEST']._serialized_start=624
+  _globals['_CREATECIGARREQUEST']._serialized_end=745
+  _globals['_GETCIGARREQUEST']._serialized_start=747
+  _globals['_GETCIGARREQUEST']._serialized_end=782
+  _globals['_UPDATECIGARREQUEST']._serialized_start=785
+  _globals['_UPDATECIGARREQUEST']._serialized_end=922
+  _globals['_CIGARCHANGES']._serialized_start=925
+  _globals['_CIGARCHANGES']._serialized_end=1105
+  _globals['_DELETECIGARREQUEST']._serialized_start=1107
+  _globals['_DELETECIGARREQUEST']._serialized_end=1145
+  _globals['_LISTMYCIGARSREQUEST']._serialized_start=1147
+  _globals['_LISTMYCIGARSREQUEST']._serialized_end=1168
+  _globals['_LISTMYCIGARSRESPONSE']._serialized_start=1170
+  _globals['_LISTMYCIGARSRESPONSE']._serialized_end=1236
+  _globals['_DELETEMYCIGARSREQUEST']._serialized_start=1238
+  _globals['_DELETEMYCIGARSREQUEST']._serialized_end=1261
+  _globals['_DELETEMYCIGARSRESPONSE']._serialized_start=1263
+  _globals['_DELETEMYCIGARSRESPONSE']._serialized_end=1304
+  _globals['_COLLECTIONSERVICE']._serialized_start=1307
+  _globals['_COLLECTIONSERVICE']._serialized_end=2121
 # @@protoc_insertion_point(module_scope)

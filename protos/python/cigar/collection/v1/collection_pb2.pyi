@@ -1,3 +1,4 @@
+from cigar.rest.v1 import rest_pb2 as _rest_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import empty_pb2 as _empty_pb2

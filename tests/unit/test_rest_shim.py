@@ -1,0 +1,249 @@
+"""gateway/rest_compat.lua with the generated route table answers every operation as /openapi.json documents it.
+
+The shim runs in LuaJIT 2.1 (lupa), the Lua of Envoy, against a fake of the few handle methods it uses: the
+request goes in as a REST client sends it, the response comes back as the transcoder prints it, and what the
+shim makes of them must be what the document says (status, bare array or object or no body, headers, form
+body). Both are generated from the (cigar.rest.v1.route) options, so this fails when the two drift apart (a
+stale table, a shim that ignores a field of the option, a path the matcher misses). The e2e conformance test
+checks the same document against the live gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lupa import luajit21
+
+ROOT = Path(__file__).resolve().parents[2]
+GATEWAY = ROOT / "gateway"
+DOC: dict[str, Any] = json.loads((GATEWAY / "generated" / "openapi.json").read_text())
+
+# The handle methods rest_compat.lua calls, over plain tables. Header names are lower case, as in Envoy.
+FAKE_ENVOY = r"""
+local function header_map(init)
+  local map = {}
+  for k, v in pairs(init) do map[k:lower()] = v end
+  return setmetatable(map, { __index = {
+    get = function(self, k) return rawget(self, k:lower()) end,
+    replace = function(self, k, v) rawset(self, k:lower(), v) end,
+    add = function(self, k, v) rawset(self, k:lower(), v) end,
+    remove = function(self, k) rawset(self, k:lower(), nil) end,
+  } })
+end
+
+local function buffer(text)
+  local b = { text = text }
+  function b:length() return #self.text end
+  function b:getBytes(i, n) return self.text:sub(i + 1, i + n) end
+  function b:setBytes(s) self.text = s end
+  return b
+end
+
+local function handle(headers, body, stream)
+  local h = {}
+  function h:headers() return headers end
+  function h:body() return body end
+  function h:streamInfo()
+    return { dynamicMetadata = function()
+      return {
+        set = function(_, ns, k, v) stream.meta[ns] = stream.meta[ns] or {}; stream.meta[ns][k] = v end,
+        get = function(_, ns) return stream.meta[ns] end,
+      }
+    end }
+  end
+  function h:respond(hdrs, text) stream.responded = { headers = hdrs, body = text } end
+  return h
+end
+
+-- One exchange: the request through envoy_on_request, then the upstream answer through envoy_on_response.
+function exchange(req_headers, req_body, resp_headers, resp_body)
+  local stream = { meta = {} }
+  local rq_headers, rq_body = header_map(req_headers), buffer(req_body)
+  envoy_on_request(handle(rq_headers, rq_body, stream))
+  if stream.responded then return { status = stream.responded.headers[":status"], answered_by_lua = true } end
+  local rs_headers, rs_body = header_map(resp_headers), buffer(resp_body)
+  envoy_on_response(handle(rs_headers, rs_body, stream))
+  local out_headers = {}
+  for k, v in pairs(rs_headers) do out_headers[k] = v end
+  local meta = stream.meta["cigar.rest"] or {}
+  return { status = rs_headers[":status"], headers = out_headers, body = rs_body.text,
+           request_body = rq_body.text, request_content_type = rq_headers["content-type"],
+           rpc = meta["rpc"] }
+end
+"""
+
+
+@pytest.fixture(scope="module")
+def lua() -> Any:
+    runtime = luajit21.LuaRuntime(unpack_returned_tuples=True)
+    assert str(runtime.eval("jit.version")).startswith("LuaJIT 2.1")  # Envoy's Lua
+    # what the Lua filter's package_paths in gateway/envoy.yaml.tmpl says
+    runtime.execute(f'package.path = "{GATEWAY / "generated"}/?.lua;" .. package.path')
+    runtime.execute((GATEWAY / "rest_compat.lua").read_text())
+    runtime.execute(FAKE_ENVOY)
+    return runtime
+
+
+def exchange(
+    lua: Any,
+    method: str,
+    path: str,
+    *,
+    request_headers: dict[str, str] | None = None,
+    request_body: str = "",
+    status: str = "200",
+    body: str = "{}",
+) -> dict[str, Any]:
+    req = {":method": method, ":path": path, **(request_headers or {})}
+    resp = {":status": status, "content-type": "application/json", "content-length": str(len(body))}
+    result = lua.globals().exchange(lua.table_from(req), request_body, lua.table_from(resp), body)
+    out = dict(result)
+    if out.get("headers") is not None:
+        out["headers"] = dict(out["headers"])
+    return out
+
+
+def documented_operations() -> list[Any]:
+    return [
+        pytest.param(path, verb, op, id=f"{verb.upper()} {path}")
+        for path, item in DOC["paths"].items()
+        for verb, op in item.items()
+    ]
+
+
+def spellings(path: str) -> list[str]:
+    """The documented path with a made-up id, in the spellings the transcoder maps to the same route."""
+    concrete = re.sub(r"\{[^}]+\}", "7", path)
+    bare = concrete.rstrip("/") or "/"
+    return [bare, bare + "/", bare + "//", bare + "?skip=1&next=/x/", bare + "/?q=a%2Fb"]
+
+
+def transcoded_body(op: dict[str, Any]) -> str:
+    """What the transcoder prints for the operation's success: a page for a bare array, else an object."""
+    success = next(s for s in op["responses"] if s.startswith("2"))
+    schema = op["responses"][success].get("content", {}).get("application/json", {}).get("schema", {})
+    if schema.get("type") == "array":
+        field = route_for(op)["bare_array"]
+        return json.dumps({field: [{"id": 1, "name": 'a ] " [ b'}], "next_page_token": "Mg"}, separators=(",", ":"))
+    return '{"id":1,"name":"x"}' if schema else "{}"
+
+
+def to_python(value: Any) -> Any:
+    if luajit21.lua_type(value) != "table":
+        return value
+    items = {k: to_python(v) for k, v in value.items()}
+    return [items[i] for i in range(1, len(items) + 1)] if set(items) == set(range(1, len(items) + 1)) else items
+
+
+ROUTES: list[dict[str, Any]] = to_python(
+    luajit21.LuaRuntime().execute((GATEWAY / "generated" / "rest_routes.lua").read_text())
+)
+
+
+def route_for(op: dict[str, Any]) -> dict[str, Any]:
+    [route] = [r for r in ROUTES if r["rpc"].rsplit(".", 1)[1] == re.sub(r"\d+$", "", op["operationId"])]
+    return route
+
+
+@pytest.mark.parametrize(("path", "verb", "op"), documented_operations())
+def test_the_shim_answers_every_documented_operation_as_documented(
+    lua: Any, path: str, verb: str, op: dict[str, Any]
+) -> None:
+    success = next(s for s in op["responses"] if s.startswith("2"))
+    documented = op["responses"][success]
+    for spelling in spellings(path):
+        result = exchange(lua, verb.upper(), spelling, body=transcoded_body(op))
+        where = f"{verb.upper()} {spelling}"
+        assert result["rpc"].rsplit(".", 1)[1] == re.sub(r"\d+$", "", op["operationId"]), where
+        assert result["status"] == success, where
+        if "content" not in documented:
+            assert result["body"] == "" and "content-type" not in result["headers"], where
+        else:
+            schema = documented["content"]["application/json"]["schema"]
+            answer = json.loads(result["body"])
+            assert isinstance(answer, list) == (schema.get("type") == "array"), where
+            assert int(result["headers"]["content-length"]) == len(result["body"]), where
+        for name, header in documented.get("headers", {}).items():
+            assert result["headers"].get(name.lower()) == header["schema"]["const"], where
+
+
+@pytest.mark.parametrize(("path", "verb", "op"), documented_operations())
+def test_headers_are_set_on_errors_too_and_errors_keep_their_status(
+    lua: Any, path: str, verb: str, op: dict[str, Any]
+) -> None:
+    success = next(s for s in op["responses"] if s.startswith("2"))
+    error = '{"code":3,"message":"invalid input: x","details":[]}'
+    result = exchange(lua, verb.upper(), re.sub(r"\{[^}]+\}", "7", path), status="400", body=error)
+    assert result["status"] == "400"
+    assert json.loads(result["body"])["detail"] == "invalid input: x"
+    for name, header in op["responses"][success].get("headers", {}).items():
+        assert result["headers"].get(name.lower()) == header["schema"]["const"]
+
+
+def form_operations() -> list[Any]:
+    return [
+        pytest.param(path, verb, op, id=f"{verb.upper()} {path}")
+        for path, verb, op in (p.values for p in documented_operations())
+        if "application/x-www-form-urlencoded" in op.get("requestBody", {}).get("content", {})
+    ]
+
+
+@pytest.mark.parametrize(("path", "verb", "op"), form_operations())
+def test_a_documented_form_body_becomes_the_json_request(lua: Any, path: str, verb: str, op: dict[str, Any]) -> None:
+    schema = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    fields = DOC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]["properties"]
+    form = "&".join(f"{name}=v%20{i}+%26" for i, name in enumerate(fields)) + "&unknown=dropped"
+    result = exchange(
+        lua,
+        verb.upper(),
+        path,
+        request_headers={"content-type": "application/x-www-form-urlencoded"},
+        request_body=form,
+    )
+    assert result["request_content_type"] == "application/json"
+    assert json.loads(result["request_body"]) == {name: f"v {i} &" for i, name in enumerate(fields)}
+
+
+def test_form_operations_exist() -> None:
+    assert [p.id for p in form_operations()] == ["POST /token"]
+
+
+def test_every_route_of_the_table_is_a_documented_operation_with_the_same_status() -> None:
+    documented = {
+        (verb.upper(), re.sub(r"/$", "", path) or "/", op["operationId"]): next(
+            s for s in op["responses"] if s.startswith("2")
+        )
+        for path, item in DOC["paths"].items()
+        for verb, op in item.items()
+    }
+    table = {
+        (r["method"], re.sub(r"\{([^}=]+)=[^}]*\}", r"{\1}", r["path"]), r["rpc"].rsplit(".", 1)[1]): str(r["status"])
+        for r in ROUTES
+    }
+    assert table == documented
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/cigar.auth.v1.AuthService/CreateUser"),  # a gRPC call: never reshaped
+        ("DELETE", "/cigar.collection.v1.CollectionService/DeleteCigar"),
+        ("GET", "/cigars/7/extra"),  # no route: the transcoder passes it on (404)
+        ("DELETE", "/cigars"),
+        ("POST", "/tokens"),
+        ("POST", "//users"),  # an empty first segment matches no template, in the transcoder either
+        ("HEAD", "/cigars/"),
+    ],
+)
+def test_paths_that_are_no_route_are_left_alone(lua: Any, method: str, path: str) -> None:
+    result = exchange(lua, method, path, body='{"cigars":[],"next_page_token":""}')
+    assert (result["rpc"], result["status"], result["body"]) == ("", "200", '{"cigars":[],"next_page_token":""}')
+    assert "cache-control" not in result["headers"]
+
+
+def test_plain_options_is_answered_by_the_shim(lua: Any) -> None:
+    assert exchange(lua, "OPTIONS", "/cigars/")["status"] == "204"
