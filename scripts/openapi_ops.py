@@ -15,7 +15,7 @@ from scripts.rest_routes import EMPTY, Rest, bindings
 if TYPE_CHECKING:
     from scripts.openapi_gen import Generator
 
-BEARER = [{"OAuth2PasswordBearer": []}, {"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"OAuth2PasswordBearer": []}, {"bearerAuth": []}]
 FD = descriptor_pb2.FieldDescriptorProto
 
 

@@ -78,6 +78,7 @@ class RouteOptions:
         pool = descriptor_pool.DescriptorPool()
         for f in fds.file:
             pool.Add(f)
+        self.extension: Any = None  # the option's FieldDescriptor, an extension of MethodOptions
         try:
             self.extension = pool.FindExtensionByName(OPTION)
         except KeyError:  # protos that do not import rest.proto: no route has an option
