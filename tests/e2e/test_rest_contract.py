@@ -20,7 +20,7 @@ def test_post_users_creates_a_user_with_201_and_an_empty_cigar_list(frontend: Fr
     response, username = frontend.register()
     assert response.status_code == 201
     body = response.json()
-    # the documented keys, in order; issue 3 added email_verified after them (README "Profiles")
+    # the documented keys, in order; issue 3 added email_verified after them (docs/api.md "Profiles")
     assert list(body) == ["id", "username", "email", "cigars", "email_verified"]
     assert isinstance(body["id"], int)
     assert body == {"id": body["id"], "username": username, "email": f"{username}@example.com", "cigars": [],
