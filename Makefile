@@ -84,14 +84,14 @@ typecheck: install-dev
 vendor-protos: install-dev
 	$(PY) scripts/vendor_protos.py
 
-## Debian packages of the tests: headless Chromium and its driver (/docs), jq (README walk-through)
+## Debian packages of the tests: headless Chromium and its driver (/docs), jq (the README's quick start)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v jq >/dev/null || \
 	  { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q \
 	    chromium chromium-driver jq; }
 
-## refresh docs/swagger*.png (the README's pictures) from the browser test
+## refresh docs/swagger*.png (the pictures in docs/api.md) from the browser test
 docs-screenshot: install-dev test-deps
 	CIGAR_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/e2e/test_swagger_ui_browser.py
 

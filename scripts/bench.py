@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
     # One process per service, as make run and the deployment files start them: on 2 cores shared with
-    # Envoy, PostgreSQL and wrk, a second process added no throughput and a tail of 1-2 s (README "Performance").
+    # Envoy, PostgreSQL and wrk, a second process added no throughput and a tail of 1-2 s (docs/performance.md).
     ap.add_argument("--auth-workers", type=int, default=1, help="auth_service processes (AUTH_WORKERS)")
     ap.add_argument("--collection-workers", type=int, default=1, help="collection_service processes")
     ap.add_argument(

@@ -36,7 +36,7 @@ INFO = {
     "title": "Cigar collection API",
     "version": "1.0.0",
     "description": "The REST API that the Envoy gateway serves, generated from the `.proto` files "
-    "(`make protos`). The same operations are gRPC methods; see the README.",
+    "(`make protos`). The same operations are gRPC methods: see docs/grpc.md.",
 }
 
 

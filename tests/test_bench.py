@@ -67,7 +67,7 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 def test_bench_cpu_prints_cpu_per_request_for_every_process_and_leaves_nothing_running() -> None:
-    """scripts/bench_cpu.py, the "where the time goes" tool of README "Performance", one short scenario."""
+    """scripts/bench_cpu.py, the "where the time goes" tool of docs/performance.md, one short scenario."""
     cmd = [sys.executable, "-m", "scripts.bench_cpu", "--engine", "sqlite", "-d", "1", "--seed", "3",
            "--scenarios", "get_cigars", "--collection-workers", "1"]  # fmt: skip
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)

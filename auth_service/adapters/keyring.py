@@ -5,7 +5,7 @@ For a key file `keys/auth_ed25519.pem` the directory holds:
   auth_ed25519.next.pem                             optional next private key: published, not yet signing
   auth_ed25519.retired-20261126T120000Z.pub.pem     public half of a retired key: still verifies its
                                                     tokens until they have all expired
-Every key of the ring is published in the JWKS and accepted by the verifier (README "Key rotation").
+Every key of the ring is published in the JWKS and accepted by the verifier (docs/security.md, key rotation).
 """
 
 from __future__ import annotations

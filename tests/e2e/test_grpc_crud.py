@@ -1,4 +1,4 @@
-"""The README's gRPC cigar examples, run with `buf curl` against the real collection_service process."""
+"""The gRPC cigar examples of docs/grpc.md, run with `buf curl` against the real collection_service process."""
 
 from __future__ import annotations
 

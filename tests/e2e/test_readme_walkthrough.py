@@ -1,4 +1,4 @@
-"""The README's buf curl walk-through runs as written against the real services and calls every RPC."""
+"""The buf curl walk-through of docs/grpc.md runs as written against the real services and calls every RPC."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def walkthrough() -> str:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```\n<!-- walkthrough:end -->", readme, re.S)
-    assert block, "README.md lost its buf curl walk-through block"
+    page = (ROOT / "docs" / "grpc.md").read_text()
+    block = re.search(r"<!-- walkthrough:start -->\n```sh\n(.*?)```\n<!-- walkthrough:end -->", page, re.S)
+    assert block, "docs/grpc.md lost its buf curl walk-through block"
     return block[1]
 
 

@@ -23,7 +23,7 @@ DOC = json.loads((ROOT / "gateway" / "generated" / "openapi.json").read_text())
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1700"]  # fmt: skip
-# Set CIGAR_UPDATE_SCREENSHOT=1 (make docs-screenshot) to refresh the README's picture.
+# Set CIGAR_UPDATE_SCREENSHOT=1 (make docs-screenshot) to refresh the pictures in docs/ (docs/api.md shows them).
 README_SHOTS = ROOT / "docs"
 
 
@@ -62,7 +62,7 @@ def test_docs_shows_every_operation_and_try_it_out_lists_cigars(
         for block in browser.find_elements(By.CSS_SELECTOR, ".opblock")
     }  # fmt: skip
     assert shown == {(verb, path) for path, item in DOC["paths"].items() for verb in item}
-    shots = {"swagger.png": browser.get_screenshot_as_png()}  # the overview, for the README
+    shots = {"swagger.png": browser.get_screenshot_as_png()}  # the overview, for docs/api.md
 
     block = browser.find_element(By.ID, "operations-CollectionService-ListCigars")
     block.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
