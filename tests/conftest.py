@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
+import grpc
 import pytest
 
 from scripts.stack import free_port  # noqa: F401 (re-exported: tests take it from here)
@@ -112,3 +113,16 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0, 
             return
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {within}s")
+
+
+PLUMBING_METHOD = "/test.Plumbing/Call"
+
+
+async def serve_plumbing(handler, interceptors=()) -> tuple[grpc.aio.Server, int]:  # type: ignore[no-untyped-def]
+    """A real in-process gRPC server with one bytes-in, bytes-out method (PLUMBING_METHOD) on a free port."""
+    server = grpc.aio.server(interceptors=list(interceptors))
+    rpc = grpc.unary_unary_rpc_method_handler(handler, lambda b: b, lambda b: b)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Plumbing", {"Call": rpc}),))
+    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
+    await server.start()
+    return server, port

@@ -11,18 +11,8 @@ from google.protobuf import descriptor_pool
 from auth_service import server as auth_server
 from auth_service.adapters.channels import SpreadChannel
 from collection_service import server as collection_server
-from tests.conftest import free_port
-
-METHOD = "/test.Plumbing/Call"
-
-
-async def serve(handler, interceptors=()) -> tuple[grpc.aio.Server, int]:  # type: ignore[no-untyped-def]
-    server = grpc.aio.server(interceptors=list(interceptors))
-    rpc = grpc.unary_unary_rpc_method_handler(handler, lambda b: b, lambda b: b)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Plumbing", {"Call": rpc}),))
-    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
-    await server.start()
-    return server, port
+from tests.conftest import PLUMBING_METHOD as METHOD
+from tests.conftest import serve_plumbing as serve
 
 
 @pytest.mark.parametrize("server_module", [auth_server, collection_server])

@@ -8,18 +8,8 @@ import grpc
 import pytest
 
 from service_kit.shield import ShieldInterceptor
-from tests.conftest import free_port
-
-METHOD = "/test.Plumbing/Call"
-
-
-async def serve(handler, interceptors=()) -> tuple[grpc.aio.Server, int]:  # type: ignore[no-untyped-def]
-    server = grpc.aio.server(interceptors=list(interceptors))
-    rpc = grpc.unary_unary_rpc_method_handler(handler, lambda b: b, lambda b: b)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Plumbing", {"Call": rpc}),))
-    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
-    await server.start()
-    return server, port
+from tests.conftest import PLUMBING_METHOD as METHOD
+from tests.conftest import serve_plumbing as serve
 
 
 async def test_a_call_whose_client_gives_up_still_runs_to_its_end() -> None:

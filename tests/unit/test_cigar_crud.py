@@ -145,3 +145,26 @@ async def test_a_deleted_users_token_adds_changes_and_lists_nothing_and_gets_401
             await call
     assert store.rows == [bobs]
     assert await service.list_my_cigars("user-3") == []  # a live user with no cigars: an empty list
+
+
+async def test_create_cigar_belongs_to_the_token_owner(collection) -> None:
+    service, store = collection
+    cigar = await service.create_cigar("user-5", fields())
+    assert cigar.owner_id == 5
+    assert store.rows == [cigar]
+
+
+async def test_create_cigar_checks_the_token_before_the_input(collection) -> None:
+    service, store = collection
+    with pytest.raises(TokenRejected):
+        await service.create_cigar("forged", fields(rating=99))
+    with pytest.raises(InvalidInput):
+        await service.create_cigar("user-1", fields(rating=99))
+    assert store.rows == []
+
+
+async def test_list_my_cigars_filters_by_owner(collection) -> None:
+    service, _ = collection
+    await service.create_cigar("user-1", fields(name="a"))
+    await service.create_cigar("user-2", fields(name="b"))
+    assert [c.name for c in await service.list_my_cigars("user-2")] == ["b"]

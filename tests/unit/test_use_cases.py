@@ -1,4 +1,4 @@
-"""The use cases of both services over small fakes: no database, no sockets."""
+"""auth_service's use cases over small fakes: no database, no sockets."""
 
 from __future__ import annotations
 
@@ -25,16 +25,11 @@ from auth_service.domain import (
     UnsupportedGrantType,
     UsernameTaken,
 )
-from collection_service.app.cigars import Cigars
-from collection_service.domain import CigarFields
-from collection_service.domain import InvalidInput as CollectionInvalidInput
-from service_kit.tokens import JwtVerifier, StaticKeySet, TokenRejected
+from service_kit.tokens import JwtVerifier, StaticKeySet
 from tests.unit.fakes import (
     FakeAuthUow,
-    FakeCigars,
     FakeCounters,
     FakeDirectory,
-    FakeTokens,
     FakeUsers,
     FakeVerification,
 )
@@ -136,39 +131,6 @@ async def test_profile_of_a_deleted_user_is_an_invalid_token(auth) -> None:
     users.rows.clear()
     with pytest.raises(InvalidToken):
         await service.get_me(token)
-
-
-@pytest.fixture
-def collection():
-    store = FakeCigars()
-    return Cigars(store, FakeTokens()), store
-
-
-def fields(**overrides: object) -> CigarFields:
-    return CigarFields(**{"name": "n", "brand": "b", "origin": "", "flavor_notes": "", "rating": 3, **overrides})
-
-
-async def test_create_cigar_belongs_to_the_token_owner(collection) -> None:
-    service, store = collection
-    cigar = await service.create_cigar("user-5", fields())
-    assert cigar.owner_id == 5
-    assert store.rows == [cigar]
-
-
-async def test_create_cigar_checks_the_token_before_the_input(collection) -> None:
-    service, store = collection
-    with pytest.raises(TokenRejected):
-        await service.create_cigar("forged", fields(rating=99))
-    with pytest.raises(CollectionInvalidInput):
-        await service.create_cigar("user-1", fields(rating=99))
-    assert store.rows == []
-
-
-async def test_list_my_cigars_filters_by_owner(collection) -> None:
-    service, _ = collection
-    await service.create_cigar("user-1", fields(name="a"))
-    await service.create_cigar("user-2", fields(name="b"))
-    assert [c.name for c in await service.list_my_cigars("user-2")] == ["b"]
 
 
 async def test_update_me_answers_the_changed_user_with_their_cigars_in_one_use_case(auth) -> None:
