@@ -143,7 +143,7 @@ class CollectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteMyCigars(self, request, context):
-        """--- account deletion (issue 3) ---
+        """--- account deletion ---
         Deletes every cigar of a deleted account and refuses that user's tokens
         from then on. Internal: called by AuthService (no REST route), with a
         short-lived token whose audience is "cigar-account-deletion", which no

@@ -68,7 +68,7 @@ class CollectionServiceStub:
     what AuthService.GetMe uses, forwarding the caller's bearer token.
     """
     DeleteMyCigars: _grpc.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]
-    """--- account deletion (issue 3) ---
+    """--- account deletion ---
     Deletes every cigar of a deleted account and refuses that user's tokens
     from then on. Internal: called by AuthService (no REST route), with a
     short-lived token whose audience is "cigar-account-deletion", which no
@@ -114,7 +114,7 @@ class CollectionServiceAsyncStub(CollectionServiceStub):
     what AuthService.GetMe uses, forwarding the caller's bearer token.
     """
     DeleteMyCigars: _aio.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]  # type: ignore[assignment]
-    """--- account deletion (issue 3) ---
+    """--- account deletion ---
     Deletes every cigar of a deleted account and refuses that user's tokens
     from then on. Internal: called by AuthService (no REST route), with a
     short-lived token whose audience is "cigar-account-deletion", which no
@@ -199,7 +199,7 @@ class CollectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _collection_pb2.DeleteMyCigarsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_collection_pb2.DeleteMyCigarsResponse, _abc.Awaitable[_collection_pb2.DeleteMyCigarsResponse]]:
-        """--- account deletion (issue 3) ---
+        """--- account deletion ---
         Deletes every cigar of a deleted account and refuses that user's tokens
         from then on. Internal: called by AuthService (no REST route), with a
         short-lived token whose audience is "cigar-account-deletion", which no
