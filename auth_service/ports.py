@@ -32,8 +32,12 @@ class UserRepository(Protocol):
 
 class LoginCounters(Protocol):
     async def get(self, keys: Iterable[str]) -> dict[str, LoginCounter]: ...
+    async def lock(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
+        """The counters, created if missing, held until the unit of work ends: concurrent callers queue."""
+
     async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None: ...
-    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None: ...
+    async def record_success(self, reset: Iterable[str], refund: Iterable[str], known: str, now: datetime) -> None:
+        """Reset `reset`, take one claimed failure back from `refund`, remember that `known` logged in."""
 
 
 class Outbox(Protocol):

@@ -16,6 +16,7 @@ from ..domain import (
     IssuedToken,
     TooManyAttempts,
     UnsupportedGrantType,
+    User,
 )
 from ..ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
 from .throttle import Throttle, ThrottleKeys
@@ -52,24 +53,17 @@ class PasswordGrant:
         if missing:
             raise InvalidInput(missing)
         keys = ThrottleKeys.of(username, client_address)
-        now = self._clock()
-        async with self._uow() as uow:
-            user = await uow.users.get_by_username(username)
-            counters = await uow.counters.get(keys.all)
-        # Checked the same way whether the account exists or not: throttling must not reveal who is registered.
-        wait = self._throttle.retry_after(counters, keys, now)
-        if wait > 0:
-            raise TooManyAttempts(math.ceil(wait))
-        delay = self._throttle.delay(counters, keys, now)
+        user, delay = await self._claim_attempt(username, keys)
         if delay > 0:
             await self._sleep(delay)
         # Always verify, against a dummy hash when the user is unknown: same answer, same time.
         ok, new_hash = await self._hasher.verify_and_update(password, user.hashed_password if user else None)
         if not ok or user is None:
-            await self._record_failure(keys)
-            raise InvalidCredentials()
+            raise InvalidCredentials()  # the attempt was counted as a failure when it was claimed
         async with self._uow() as uow:
-            await uow.counters.record_success(reset=(keys.pair, keys.account), known=keys.pair, now=self._clock())
+            await uow.counters.record_success(
+                reset=(keys.pair, keys.account), refund=(keys.address,), known=keys.pair, now=self._clock()
+            )
             if new_hash is not None:  # bcrypt from the seed, or weaker argon2 parameters: upgrade now
                 await uow.users.set_password_hash(user.id, new_hash)
             await uow.commit()
@@ -79,9 +73,21 @@ class PasswordGrant:
             raise EmailNotVerified()
         return self._issuer.issue(user.id)
 
-    async def _record_failure(self, keys: ThrottleKeys) -> None:
+    async def _claim_attempt(self, username: str, keys: ThrottleKeys) -> tuple[User | None, float]:
+        """Count this attempt as a failure before the password is checked, with the counters locked, so that
+        N concurrent guesses cost N attempts and none of them is checked once the lock is reached; a login
+        that then succeeds resets its account and pair counters and takes its claim back from the address.
+        A refused attempt is not counted (rolled back), so the wait grows only when someone fails again
+        after waiting it out. Returns the user (None if unknown) and how long to hold the answer."""
         now = self._clock()
         reset_before = now - timedelta(seconds=self._throttle.policy.failure_reset_seconds)
         async with self._uow() as uow:
+            counters = await uow.counters.lock(keys.all)
+            # Checked the same way whether the account exists or not: throttling must not reveal who is registered.
+            wait = self._throttle.retry_after(counters, keys, now)
+            if wait > 0:
+                raise TooManyAttempts(math.ceil(wait))
             await uow.counters.record_failure(keys.all, now, reset_before)
+            user = await uow.users.get_by_username(username)
             await uow.commit()
+        return user, self._throttle.delay(counters, keys, now)

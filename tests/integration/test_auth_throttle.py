@@ -72,3 +72,45 @@ async def test_concurrent_failures_on_fresh_counters_are_all_counted_answers_nev
     assert codes == [grpc.StatusCode.INVALID_ARGUMENT] * 4
     assert await attempt(services, name, "wrong again", attacker) == grpc.StatusCode.INVALID_ARGUMENT
     assert await attempt(services, name, "correct horse battery", attacker) == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_policy_allows(services: Services) -> None:
+    """Each attempt is claimed in the database before its password is checked: 40 guesses sent at once cost
+    40 attempts, so once the pair's lock (5 failures) is reached the rest are refused unchecked."""
+    name, attacker = unique(), address()
+    await services.register(name)
+    codes = await asyncio.gather(*(attempt(services, name, f"wrong {i}", attacker) for i in range(40)))
+    assert codes.count(grpc.StatusCode.INVALID_ARGUMENT) == 5
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 35
+
+
+async def test_the_right_password_inside_a_burst_of_guesses_gets_no_token_while_the_lock_holds(
+    services: Services,
+) -> None:
+    name, attacker = unique(), address()
+    await services.register(name)
+    guesses = [attempt(services, name, f"wrong {i}", attacker) for i in range(39)]
+
+    async def right_one_last() -> grpc.StatusCode:
+        await asyncio.sleep(0.05)  # queued behind the guesses
+        return await attempt(services, name, "correct horse battery", attacker)
+
+    *_, right = await asyncio.gather(*guesses, right_one_last())
+    assert right == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # the owner, from the address they log in from, is not locked out by the burst
+    assert await attempt(services, name, "correct horse battery", address()) == grpc.StatusCode.OK
+
+
+async def test_successful_logins_do_not_add_up_against_their_address(services: Services) -> None:
+    """A claimed attempt that succeeds is taken back from the address's count: an office behind one address
+    logging in all day never reaches the address lock (100 failures)."""
+    name, office = unique(), address()
+    await services.register(name)
+    for _ in range(3):
+        assert await attempt(services, name, "wrong password", office) == grpc.StatusCode.INVALID_ARGUMENT
+        assert await attempt(services, name, "correct horse battery", office) == grpc.StatusCode.OK
+    others = [unique() for _ in range(4)]
+    for other in others:
+        await services.register(other)
+    for other in others * 30:
+        assert await attempt(services, other, "correct horse battery", office) == grpc.StatusCode.OK

@@ -57,10 +57,16 @@ class FakeCounters:
             stale = old.last_failure_at is None or old.last_failure_at <= reset_before
             self.rows[key] = dataclasses.replace(old, failures=1 if stale else old.failures + 1, last_failure_at=now)
 
-    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None:
+    async def lock(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
+        return await self.get(keys)  # one event loop, no awaits in between: nothing runs concurrently here
+
+    async def record_success(self, reset: Iterable[str], refund: Iterable[str], known: str, now: datetime) -> None:
         for key in reset:
             if key in self.rows:
                 self.rows[key] = dataclasses.replace(self.rows[key], failures=0)
+        for key in refund:
+            if key in self.rows:
+                self.rows[key] = dataclasses.replace(self.rows[key], failures=max(0, self.rows[key].failures - 1))
         old = self.rows.get(known) or LoginCounter(known, 0, None, None)
         self.rows[known] = dataclasses.replace(old, last_success_at=now)
 

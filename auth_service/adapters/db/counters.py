@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,20 @@ class SqlLoginCounters:
                 insert(LoginCounterRow).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"])
             )
 
+    async def lock(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
+        """The counters of `keys`, created if missing and locked until the unit of work ends, so that concurrent
+        logins of the same account or address read and claim them one after the other. The first statement is
+        a write: on SQLite it takes the database's write lock at once (a read first would let two transactions
+        read the same counts); on PostgreSQL the rows are locked FOR UPDATE, in one order for everyone."""
+        keys = sorted(keys)
+        await self._ensure(keys)
+        rows = await self._session.scalars(
+            select(LoginCounterRow).where(LoginCounterRow.key.in_(keys)).order_by(LoginCounterRow.key).with_for_update()
+        )
+        return {
+            r.key: LoginCounter(r.key, r.failures, aware(r.last_failure_at), aware(r.last_success_at)) for r in rows
+        }
+
     async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None:
         """One more failure on each key; a counter whose last failure is at or before `reset_before` restarts."""
         keys = sorted(keys)  # one lock order for everyone: no deadlocks between concurrent logins
@@ -44,12 +58,17 @@ class SqlLoginCounters:
             row.last_failure_at = now
         await self._session.flush()
 
-    async def record_success(self, reset: Iterable[str], known: str, now: datetime) -> None:
-        """Reset the counters in `reset`; remember that `known` (the account+address pair) logged in."""
-        reset = set(reset)
+    async def record_success(self, reset: Iterable[str], refund: Iterable[str], known: str, now: datetime) -> None:
+        """Reset the counters in `reset`, take back one claimed failure from those in `refund`, and remember
+        that `known` (the account+address pair) logged in."""
+        reset, refund = set(reset), set(refund)
         await self._ensure([known])
-        for key in sorted({*reset, known}):  # the same lock order as record_failure
-            values: dict[str, object] = {"failures": 0} if key in reset else {}
+        for key in sorted({*reset, *refund, known}):  # the same lock order as record_failure
+            values: dict[str, object] = {}
+            if key in reset:
+                values["failures"] = 0
+            elif key in refund:
+                values["failures"] = case((LoginCounterRow.failures > 0, LoginCounterRow.failures - 1), else_=0)
             if key == known:
                 values["last_success_at"] = now
             await self._session.execute(update(LoginCounterRow).where(LoginCounterRow.key == key).values(**values))
