@@ -11,12 +11,15 @@ from service_kit.cli import Command, ServiceCli
 
 from .adapters.db import MIGRATIONS
 from .adapters.keys import KeyFileError, create_key_file, load_signing_key
+from .api.peer import GatewaySecretError, read_gateway_secret
 from .settings import Settings
 
 
-def _check_key(settings: Settings) -> None:
-    """A server that cannot sign anything must not look healthy: the key is read before the port is bound."""
+def _preflight(settings: Settings) -> None:
+    """A server that cannot sign anything, or would count every login against the gateway's address, must not
+    look healthy: the key and the gateway secret are read before the port is bound."""
     load_signing_key(settings.private_key_file)
+    read_gateway_secret(settings.gateway_secret_file)
 
 
 def _genkey_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,8 +59,8 @@ CLI = ServiceCli(
     settings=Settings,
     migrations=MIGRATIONS,
     server="auth_service.server",
-    preflight=_check_key,
-    setting_errors={KeyFileError: "AUTH_PRIVATE_KEY_FILE"},
+    preflight=_preflight,
+    setting_errors={KeyFileError: "AUTH_PRIVATE_KEY_FILE", GatewaySecretError: "AUTH_GATEWAY_SECRET_FILE"},
     commands={
         "genkey": Command("write a new Ed25519 private key (mode 0600)", _genkey, _genkey_arguments),
         "rotate-key": Command(

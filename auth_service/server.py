@@ -27,6 +27,7 @@ from .adapters.mail import LogSender, SmtpSender
 from .adapters.passwords import PasslibHasher
 from .adapters.tokens import JwtIssuer
 from .api.errors import error_interceptor
+from .api.peer import ClientAddresses, read_gateway_secret
 from .api.servicer import AuthServicer
 from .app.authentication import Authenticator
 from .app.outbox import OutboxDrainer
@@ -128,7 +129,7 @@ async def start(
         Profiles(uow, auth, hasher, cigars, verification, drainer, clock),
         verification,
         ring.jwks(),
-        settings.trusted_proxies,
+        ClientAddresses(read_gateway_secret(settings.gateway_secret_file)),
     )  # fmt: skip
     pools = {"sessions": lambda: engine_pool_state(engine), "statements": driver.pool_state}
     server = await start_grpc(
@@ -138,6 +139,9 @@ async def start(
     background = asyncio.create_task(drainer.run())  # account deletions that still need collection_service
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
              ring.current.kid, len(ring.published))  # fmt: skip
+    if settings.gateway_secret_file is None:
+        log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
+                    "behind the gateway is the gateway's, shared by every client")  # fmt: skip
     return RunningServer(server, ring, engine, driver, channel, hasher, background)
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from service_kit.settings import ServiceSettings
@@ -39,9 +39,9 @@ class Settings(ServiceSettings):
     hash_workers: int | None = Field(
         None, ge=1, description="threads hashing passwords off the event loop; default: cores / workers"
     )
-    # Callers whose x-forwarded-for is believed (the Envoy gateway); JSON list of networks. Anyone else
-    # is counted by their own peer address (docs/security.md, throttling).
-    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])  # type: ignore[arg-type]
+    # The secret Envoy sends with the client address it decided (api/peer.py); unset, every caller is counted
+    # by its own address, which behind the gateway is the gateway's (docs/security.md, the trust model).
+    gateway_secret_file: Path | None = None
     # Brute-force defence (app/throttle.py); Keycloak's defaults where they fit.
     throttle_delay_after: int = Field(3, ge=1)
     throttle_delay_step_seconds: float = Field(0.5, ge=0)

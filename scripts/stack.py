@@ -8,6 +8,7 @@ and stops them all (SIGTERM, by PID) on Ctrl-C or SIGTERM. Settings come from th
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -79,6 +80,9 @@ class StackConfig:
             "AUTH_PORT": str(self.auth_port),
             "AUTH_DATABASE_URL": self.auth_database_url or f"sqlite+aiosqlite:///{var}/auth.db",
             "AUTH_PRIVATE_KEY_FILE": str(self.key_file or var / "keys" / "auth_ed25519.pem"),
+            # the secret with which Envoy vouches for client addresses to auth_service (auth_service/api/peer.py)
+            "AUTH_GATEWAY_SECRET_FILE": str(var / "keys" / "gateway.secret"),
+            "GATEWAY_SECRET_FILE": str(var / "keys" / "gateway.secret"),
             "AUTH_COLLECTION_SERVICE_ADDR": f"127.0.0.1:{self.collection_port}",
             "COLLECTION_HOST": "127.0.0.1",
             "COLLECTION_PORT": str(self.collection_port),
@@ -141,10 +145,22 @@ def run_checked(args: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
 
 
+def create_secret_file(path: Path) -> None:
+    """A random secret readable by its owner only, unless the file exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+
+
 def prepare(config: StackConfig) -> None:
-    """Migrate both databases and create the development key if missing."""
+    """Migrate both databases and create the development key and the gateway secret if missing."""
     env = config.service_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
+    create_secret_file(Path(env["GATEWAY_SECRET_FILE"]))
     run_checked([sys.executable, "-m", "auth_service", "genkey", "--if-missing"], env)
     run_checked([sys.executable, "-m", "auth_service", "migrate"], env)
     run_checked([sys.executable, "-m", "collection_service", "migrate"], env)
@@ -198,6 +214,8 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
             )
             wait_grpc_serving(port, stack.processes[name])
         envoy_config = config.var_dir / f"envoy-{config.gateway_port}.yaml"
+        envoy_config.touch(mode=0o600)
+        envoy_config.chmod(0o600)  # before anything is written: it holds the gateway secret
         envoy_config.write_text(render(env))
         stack.processes["envoy"] = subprocess.Popen(
             [str(BIN / "envoy"), "-c", str(envoy_config), "--log-level", "warn",

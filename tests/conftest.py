@@ -14,6 +14,8 @@ import pytest
 
 from scripts.stack import free_port  # noqa: F401 (re-exported: tests take it from here)
 
+# What the tests render Envoy's configuration with when they do not start a gateway (a real one reads its file).
+GATEWAY_TEST_SECRET = "test-gateway-secret-0123456789abcdef"
 NOTES: list[str] = []
 
 

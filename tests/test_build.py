@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from gateway.render import DEFAULTS, render
-from tests.conftest import BACKENDS, Databases, database_url
+from gateway.render import DEFAULTS, GatewayConfigError, render
+from tests.conftest import BACKENDS, GATEWAY_TEST_SECRET, Databases, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -31,7 +32,7 @@ def test_protos_pass_buf_lint() -> None:
 
 def test_the_rendered_envoy_config_passes_envoy_validate(tmp_path: Path) -> None:
     config = tmp_path / "envoy.yaml"
-    config.write_text(render({}))
+    config.write_text(render({}, secret=GATEWAY_TEST_SECRET))
     result = subprocess.run(
         [str(BIN / "envoy"), "--mode", "validate", "-c", str(config)], capture_output=True, text=True
     )
@@ -39,7 +40,9 @@ def test_the_rendered_envoy_config_passes_envoy_validate(tmp_path: Path) -> None
 
 
 def test_render_fills_every_placeholder_from_the_environment() -> None:
-    text = render({"GATEWAY_PORT": "18000", "AUTH_HOST": "auth.internal", "COLLECTION_PORT": "15052"})
+    text = render(
+        {"GATEWAY_PORT": "18000", "AUTH_HOST": "auth.internal", "COLLECTION_PORT": "15052"}, secret=GATEWAY_TEST_SECRET
+    )
     assert "${" not in text
     assert "port_value: 18000" in text and "address: auth.internal" in text and "port_value: 15052" in text
     for key in DEFAULTS:
@@ -69,3 +72,23 @@ command.upgrade(cfg, "head")
     )
     _, stderr = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, stderr.decode()[-3000:]
+
+
+def test_the_gateway_will_not_render_without_a_real_secret(tmp_path: Path) -> None:
+    """Without the secret auth_service could not tell Envoy's client addresses from anyone's: no config at all."""
+    with pytest.raises(GatewayConfigError, match="GATEWAY_SECRET_FILE: not set"):
+        render({})
+    short = tmp_path / "short.secret"
+    short.write_text("short\n")
+    with pytest.raises(GatewayConfigError, match=str(short)):
+        render({"GATEWAY_SECRET_FILE": str(short)})
+    good = tmp_path / "gateway.secret"
+    good.write_text("a1" * 20 + "\n")
+    config = yaml.safe_load(render({"GATEWAY_SECRET_FILE": str(good)}))
+    [listener] = config["static_resources"]["listeners"]
+    [vhost] = listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]
+    vouched = {r["route"]["cluster"] for r in vhost["routes"] if "request_headers_to_add" in r}
+    assert vouched == {"auth_service"}  # the secret goes to auth_service only
+    headers = {h["header"]["key"]: h["header"]["value"] for h in vhost["routes"][0]["request_headers_to_add"]}
+    assert headers == {"x-cigar-client-address": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                       "x-cigar-gateway-secret": "a1" * 20}  # fmt: skip

@@ -7,10 +7,11 @@ from pathlib import Path
 import yaml
 
 from gateway.render import render
+from tests.conftest import GATEWAY_TEST_SECRET
 
 
 def rendered(env: dict[str, str] | None = None) -> dict:
-    return yaml.safe_load(render(env or {}))
+    return yaml.safe_load(render(env or {}, secret=GATEWAY_TEST_SECRET))
 
 
 def http_connection_manager(config: dict) -> dict:

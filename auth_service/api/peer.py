@@ -1,11 +1,43 @@
-"""The client address a login is counted against: x-forwarded-for only when the gateway sent it."""
+"""Who is calling, as the login throttle counts them: the client address the gateway vouches for, else the peer.
+
+Envoy is the one component that decides a REST client's address (its original-IP detection, with
+GATEWAY_XFF_TRUSTED_HOPS proxies in front of it trusted) and it passes the address on in
+x-cigar-client-address together with a secret shared with auth_service (x-cigar-gateway-secret), both
+set by Envoy on every request, whatever the client sent. A caller without the secret, a direct gRPC client
+included, is counted by its own peer address: nobody else can choose the address the throttle counts.
+"""
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
-from collections.abc import Iterable
+from pathlib import Path
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from service_kit.interceptors import ServicerContext
+from service_kit.metadata import metadata_value
+
+SECRET_HEADER = "x-cigar-gateway-secret"  # noqa: S105 (a header name)
+ADDRESS_HEADER = "x-cigar-client-address"
+SECRET_MIN_LENGTH = 32
+
+
+class GatewaySecretError(Exception):
+    """The gateway secret file is unreadable or too short to be a secret."""
+
+
+def read_gateway_secret(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise GatewaySecretError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(secret) < SECRET_MIN_LENGTH or not secret.isprintable() or " " in secret:
+        raise GatewaySecretError(
+            f"{path} holds no secret of {SECRET_MIN_LENGTH}+ printable characters; create one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))' > PATH`"
+        )
+    return secret
 
 
 def peer_ip(peer: str) -> str:
@@ -18,21 +50,22 @@ def peer_ip(peer: str) -> str:
     return peer
 
 
-def _in(ip: str, networks: Iterable[Network]) -> bool:
+def client_address(peer: str, secret_given: str | None, address_given: str | None, secret: str | None) -> str:
+    """The address the gateway vouches for when the caller proves it is the gateway, else the peer's."""
+    if secret is None or secret_given is None or not hmac.compare_digest(secret_given.encode(), secret.encode()):
+        return peer_ip(peer)
     try:
-        address = ipaddress.ip_address(ip)
+        return str(ipaddress.ip_address(address_given or ""))
     except ValueError:
-        return False
-    return any(address in network for network in networks)
+        return peer_ip(peer)
 
 
-def client_address(peer: str, forwarded_for: str | None, trusted_proxies: Iterable[Network]) -> str:
-    """Envoy (use_remote_address: true) appends the address it saw to x-forwarded-for, so the LAST
-    entry is the real client and anything before it is whatever the client claimed. A direct caller
-    that is not the gateway could claim any address, so its header is ignored."""
-    ip = peer_ip(peer)
-    if forwarded_for and _in(ip, trusted_proxies):
-        last = forwarded_for.split(",")[-1].strip()
-        if last:
-            return last
-    return ip
+class ClientAddresses:
+    def __init__(self, gateway_secret: str | None) -> None:
+        self._secret = gateway_secret
+
+    def of(self, context: ServicerContext) -> str:
+        return client_address(
+            context.peer(), metadata_value(context, SECRET_HEADER), metadata_value(context, ADDRESS_HEADER),
+            self._secret,
+        )  # fmt: skip

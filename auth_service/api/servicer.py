@@ -5,14 +5,14 @@ from __future__ import annotations
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from service_kit.interceptors import ServicerContext
-from service_kit.metadata import caller_token, metadata_value
+from service_kit.metadata import caller_token
 
 from ..app.password_grant import PasswordGrant
 from ..app.profile import Profiles
 from ..app.registration import Registration
 from ..app.verification import EmailVerification
 from ..domain import Cigar, User
-from .peer import Network, client_address
+from .peer import ClientAddresses
 
 
 def _user_pb(user: User, cigars: list[Cigar]) -> auth_pb2.User:
@@ -32,13 +32,13 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         profiles: Profiles,
         verification: EmailVerification,
         jwks: list[dict[str, str]],
-        trusted_proxies: list[Network],
+        addresses: ClientAddresses,
     ) -> None:
         self._registration = registration
         self._grant = grant
         self._profiles = profiles
         self._verification = verification
-        self._trusted_proxies = trusted_proxies
+        self._addresses = addresses
         self._jwks = auth_pb2.GetJwksResponse(keys=[auth_pb2.Jwk(**k) for k in jwks])
 
     async def CreateUser(self, request: auth_pb2.CreateUserRequest, context: ServicerContext) -> auth_pb2.User:
@@ -46,7 +46,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return _user_pb(user, [])
 
     async def Token(self, request: auth_pb2.TokenRequest, context: ServicerContext) -> auth_pb2.TokenResponse:
-        address = client_address(context.peer(), metadata_value(context, "x-forwarded-for"), self._trusted_proxies)
+        address = self._addresses.of(context)
         issued = await self._grant.issue_token(request.grant_type, request.username, request.password, address)
         return auth_pb2.TokenResponse(
             access_token=issued.access_token, token_type=issued.token_type, expires_in=issued.expires_in

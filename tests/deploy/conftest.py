@@ -18,6 +18,7 @@ from auth_service.settings import Settings as AuthSettings
 from collection_service.settings import Settings as CollectionSettings
 from gateway import entrypoint
 from gateway.render import DEFAULTS, GATEWAY_DIR, render
+from tests.conftest import GATEWAY_TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -83,7 +84,7 @@ def assert_command_exists(command: list[str]) -> None:
 
 def envoy_config(env: Mapping[str, str]) -> dict:
     """The Envoy config a gateway container renders from `env` (files from this checkout)."""
-    return yaml.safe_load(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}))
+    return yaml.safe_load(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}, secret=GATEWAY_TEST_SECRET))
 
 
 def upstreams(config: dict) -> dict[str, tuple[str, int]]:
@@ -103,7 +104,7 @@ def listener_port(config: dict) -> int:
 
 def assert_envoy_accepts(env: Mapping[str, str], tmp_path: Path) -> None:
     path = tmp_path / "envoy.yaml"
-    path.write_text(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}))
+    path.write_text(render({**env, "GATEWAY_DIR": str(GATEWAY_DIR)}, secret=GATEWAY_TEST_SECRET))
     result = subprocess.run([str(BIN / "envoy"), "--mode", "validate", "-c", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 

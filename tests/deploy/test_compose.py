@@ -148,7 +148,7 @@ def test_the_gateway_and_the_services_agree_on_addresses_and_ports(project: dict
 
 def test_the_signing_key_is_a_file_secret_never_an_environment_literal(project: dict) -> None:
     auth = project["services"]["auth"]
-    [secret] = auth["secrets"]
+    [secret] = [s for s in auth["secrets"] if s["source"] == "auth_signing_key"]
     assert auth["environment"]["AUTH_PRIVATE_KEY_FILE"] == f"/run/secrets/{secret['source']}"
     assert project["secrets"][secret["source"]]["file"] == str(ROOT / "secrets" / "auth_ed25519.pem")
     for service in project["services"].values():
@@ -163,3 +163,15 @@ def test_postgres_runs_the_init_script_with_the_passwords_it_needs(project: dict
     assert script == ROOT / "deploy" / "postgres" / "init-databases.sh" and script.stat().st_mode & 0o111
     needed = set(re.findall(r'"\$\{([A-Z_]+):\?', script.read_text()))
     assert needed and needed <= set(postgres["environment"])
+
+
+def test_envoy_and_auth_service_read_the_same_gateway_secret_file(project: dict) -> None:
+    auth, gateway = project["services"]["auth"], project["services"]["gateway"]
+    [from_auth] = [s["source"] for s in auth["secrets"] if s["source"] != "auth_signing_key"]
+    [from_gateway] = [s["source"] for s in gateway["secrets"]]
+    assert from_auth == from_gateway == "gateway_secret"
+    assert auth["environment"]["AUTH_GATEWAY_SECRET_FILE"] == gateway["environment"]["GATEWAY_SECRET_FILE"]
+    assert gateway["environment"]["GATEWAY_SECRET_FILE"] == "/run/secrets/gateway_secret"
+    assert project["secrets"]["gateway_secret"]["file"] == str(ROOT / "secrets" / "gateway.secret")
+    assert gateway["environment"]["GATEWAY_XFF_TRUSTED_HOPS"] == "0"  # by default nothing in front is trusted
+    assert "collection" not in [name for name, svc in project["services"].items() if "gateway_secret" in str(svc)]

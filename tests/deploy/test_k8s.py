@@ -1,4 +1,5 @@
-"""deploy/k8s builds with kustomize and validates against the Kubernetes schemas, offline; it agrees with our code."""
+"""deploy/k8s (the base and its overlays) builds with kustomize and validates against the Kubernetes schemas,
+offline; it agrees with our code."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.deploy.conftest import (
     upstreams,
 )
 
-BASE = ROOT / "deploy" / "k8s"
+K8S = ROOT / "deploy" / "k8s"  # base/ and overlays/
 KUBECTL = Path(sys.executable).parent / "kubectl"
 K8S_VERSION = "1.33"  # the oldest minor still supported upstream when this was written
 HEALTH_NAMES = {
@@ -36,16 +37,32 @@ HEALTH_NAMES = {
 PORT_SETTING = {"auth": "AUTH_PORT", "collection": "COLLECTION_PORT"}
 
 
+GATEWAY_SECRET = "k8s-test-gateway-secret-0123456789abcdef"
+
+
 @pytest.fixture(scope="module")
-def objects(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> list[dict]:
-    """`kubectl kustomize` of a copy of the base, with the files an operator adds: a key and the database URLs."""
-    base = tmp_path_factory.mktemp("k8s") / "base"
-    shutil.copytree(BASE, base, ignore=shutil.ignore_patterns("auth_ed25519.pem", "database.env"))
+def operator_copy(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> Path:
+    """deploy/k8s/base, in a copy of deploy/k8s, with the files an operator adds: a key, the gateway secret and
+    the database URLs."""
+    k8s = tmp_path_factory.mktemp("k8s") / "k8s"
+    shutil.copytree(K8S, k8s, ignore=shutil.ignore_patterns("auth_ed25519.pem", "database.env", "gateway.secret"))
+    base = k8s / "base"
     shutil.copy(key_pem, base / "secrets" / "auth_ed25519.pem")
     shutil.copy(base / "secrets" / "database.env.example", base / "secrets" / "database.env")
-    result = subprocess.run([str(KUBECTL), "kustomize", str(base)], capture_output=True, text=True)
+    (base / "secrets" / "gateway.secret").write_text(GATEWAY_SECRET + "\n")
+    return base
+
+
+def kustomize(path: Path) -> list[dict]:
+    result = subprocess.run([str(KUBECTL), "kustomize", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module")
+def objects(operator_copy: Path) -> list[dict]:
+    """`kubectl kustomize` of the base."""
+    return kustomize(operator_copy)
 
 
 def find(objects: list[dict], kind: str, name: str) -> dict:
@@ -85,6 +102,7 @@ def test_the_base_builds_and_every_object_validates_against_the_kubernetes_schem
     assert kinds == [
         "Deployment/auth", "Deployment/collection", "Deployment/gateway",
         "Job/auth-migrate", "Job/collection-migrate",
+        "NetworkPolicy/auth", "NetworkPolicy/collection", "NetworkPolicy/gateway",
         "PodDisruptionBudget/auth", "PodDisruptionBudget/collection", "PodDisruptionBudget/gateway",
         "Service/auth", "Service/collection", "Service/gateway",
     ]  # fmt: skip
@@ -195,3 +213,60 @@ def test_envoy_reaches_every_ready_pod_of_each_service_on_its_port(objects: list
     [http] = [p for p in envoy["ports"] if p["name"] == web["targetPort"]]
     assert http["containerPort"] == listener_port(config)
     assert_envoy_accepts(gateway, tmp_path)
+
+
+def mounted_file(objects: list[dict], deployment: str, path: str) -> bytes:
+    """The content of the secret file a deployment's container finds at `path`."""
+    spec = find(objects, "Deployment", deployment)["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(Path(path).parent)]
+    [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    return base64.b64decode(find(objects, "Secret", volume["secret"]["secretName"])["data"][Path(path).name])
+
+
+def test_envoy_and_auth_service_read_the_same_gateway_secret(objects: list[dict]) -> None:
+    [auth] = find(objects, "Deployment", "auth")["spec"]["template"]["spec"]["containers"]
+    [envoy] = find(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"]
+    auth_path = environment(objects, auth)["AUTH_GATEWAY_SECRET_FILE"]
+    envoy_path = environment(objects, envoy)["GATEWAY_SECRET_FILE"]
+    assert mounted_file(objects, "auth", auth_path) == mounted_file(objects, "gateway", envoy_path)
+    assert mounted_file(objects, "auth", auth_path).decode().strip() == GATEWAY_SECRET
+    assert environment(objects, envoy)["GATEWAY_XFF_TRUSTED_HOPS"] == "0"  # the base trusts no proxy in front
+
+
+def allowed_sources(objects: list[dict], target: str, port: str) -> set[str]:
+    """Which pods (by app.kubernetes.io/name; "*" for any pod) the NetworkPolicy of `target` lets reach `port`."""
+    policy = find(objects, "NetworkPolicy", target)["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": target}
+    found: set[str] = set()
+    for rule in policy["ingress"]:
+        if {"port": port, "protocol": "TCP"} in rule["ports"]:
+            for peer in rule.get("from", [{"podSelector": {}}]):
+                labels = peer.get("podSelector", {}).get("matchLabels", {})
+                found.add(labels.get("app.kubernetes.io/name", "*"))
+    return found
+
+
+def test_only_the_gateway_and_the_other_service_reach_a_service_grpc_port(objects: list[dict]) -> None:
+    assert allowed_sources(objects, "auth", "grpc") == {"gateway", "collection"}
+    assert allowed_sources(objects, "collection", "grpc") == {"gateway", "auth"}
+    for service in ("auth", "collection"):
+        assert allowed_sources(objects, service, "metrics") == {"*"}
+        ports = {
+            p["name"]
+            for p in find(objects, "Deployment", service)["spec"]["template"]["spec"]["containers"][0]["ports"]
+        }
+        assert ports == {"grpc", "metrics"}  # nothing else is open
+    assert allowed_sources(objects, "gateway", "http") == {"*"}
+
+
+def test_the_ingress_overlay_builds_validates_and_trusts_exactly_the_ingress_hop(operator_copy: Path) -> None:
+    objects = kustomize(operator_copy.parent / "overlays" / "ingress")
+    for obj in objects:
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+    [envoy] = find(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"]
+    assert environment(objects, envoy)["GATEWAY_XFF_TRUSTED_HOPS"] == "1"
+    rule = find(objects, "Ingress", "gateway")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert rule == {"name": "gateway", "port": {"name": "http"}}
+    [ingress_only] = find(objects, "NetworkPolicy", "gateway")["spec"]["ingress"]
+    assert "namespaceSelector" in ingress_only["from"][0]  # no longer any pod or client: the Ingress only

@@ -25,8 +25,14 @@ def test_the_gateway_entrypoint_renders_the_template_and_serves_the_rest_api(run
         "AUTH_HOST": "127.0.0.1", "AUTH_PORT": str(config.auth_port),
         "COLLECTION_HOST": "127.0.0.1", "COLLECTION_PORT": str(config.collection_port),
         "ENVOY_LOG_LEVEL": "warning", "ENVOY_CONCURRENCY": "1",
+        "GATEWAY_SECRET_FILE": config.service_env()["GATEWAY_SECRET_FILE"],
     }  # fmt: skip
     assert command("gateway.entrypoint", "ready", env=env).returncode == 1  # nothing there yet
+    without_secret = command("gateway.entrypoint", "run", env={**env, "GATEWAY_SECRET_FILE": "/nonexistent/secret"})
+    assert without_secret.returncode == 2
+    assert without_secret.stderr.strip().splitlines() == [
+        "gateway: GATEWAY_SECRET_FILE: cannot read /nonexistent/secret: No such file or directory"
+    ]
     gateway = subprocess.Popen(
         [sys.executable, "-m", "gateway.entrypoint", "run"],
         env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -18,6 +18,13 @@ from collection_service.server import start as start_collection
 from collection_service.settings import Settings as CollectionSettings
 from tests.conftest import BACKENDS, Databases, database_url, free_port, migrate
 
+GATEWAY_SECRET = "integration-gateway-secret-0123456789abcdef"
+
+
+def as_gateway(client_address: str) -> tuple[tuple[str, str], ...]:
+    """The metadata with which the gateway (Envoy) vouches for a REST client's address."""
+    return (("x-cigar-client-address", client_address), ("x-cigar-gateway-secret", GATEWAY_SECRET))
+
 
 @dataclass
 class Services:
@@ -75,12 +82,15 @@ async def services(
     await migrate("collection", collection_url)
     auth_port, collection_port = free_port(), free_port()
     mail = MailBox()
+    secret_file = tmp / "gateway.secret"
+    secret_file.write_text(GATEWAY_SECRET)
     auth = await start_auth(
         AuthSettings(
             port=auth_port,
             database_url=auth_url,
             private_key_file=key_file,
             collection_service_addr=f"127.0.0.1:{collection_port}",
+            gateway_secret_file=secret_file,
         ),
         sender=mail,
     )

@@ -11,7 +11,7 @@ from cigar.auth.v1 import auth_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from tests.integration.conftest import Services
+from tests.integration.conftest import Services, as_gateway
 
 
 def unique(prefix: str = "thr") -> str:
@@ -22,11 +22,14 @@ def address() -> str:
     return f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
 
 
-async def attempt(services: Services, name: str, password: str, forwarded_for: str) -> grpc.StatusCode:
+async def attempt(
+    services: Services, name: str, password: str, client: str, metadata: tuple[tuple[str, str], ...] | None = None
+) -> grpc.StatusCode:
+    """One login, as the gateway passes it on for a REST client at `client` (or with the metadata given)."""
     try:
         await services.auth.Token(
             auth_pb2.TokenRequest(grant_type="password", username=name, password=password),
-            metadata=(("x-forwarded-for", forwarded_for),),
+            metadata=as_gateway(client) if metadata is None else metadata,
         )
     except grpc.aio.AioRpcError as exc:
         return exc.code()
@@ -41,7 +44,7 @@ async def test_repeated_failures_from_one_address_are_refused_with_retry_info(se
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await services.auth.Token(
             auth_pb2.TokenRequest(username=name, password="correct horse battery"),
-            metadata=(("x-forwarded-for", attacker),),
+            metadata=as_gateway(attacker),
         )
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     status = rpc_status.from_call(err.value)
@@ -114,3 +117,24 @@ async def test_successful_logins_do_not_add_up_against_their_address(services: S
         await services.register(other)
     for other in others * 30:
         assert await attempt(services, other, "correct horse battery", office) == grpc.StatusCode.OK
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        lambda address: (("x-cigar-client-address", address),),  # no secret
+        lambda address: (("x-cigar-client-address", address), ("x-cigar-gateway-secret", "guessed" * 8)),
+        lambda address: (("x-forwarded-for", address),),  # what any caller could send before
+    ],
+    ids=["address-without-secret", "wrong-secret", "x-forwarded-for"],
+)
+async def test_a_caller_that_is_not_the_gateway_cannot_choose_the_address_the_throttle_counts(
+    services: Services, claim
+) -> None:  # type: ignore[no-untyped-def]
+    """An attacker inside the network claims the owner's address for its failures: they land on its own
+    address instead, so the owner, logging in from the claimed address, is not locked out."""
+    name, owner = unique(), address()
+    await services.register(name)
+    for _ in range(5):
+        assert await attempt(services, name, "wrong password", owner, claim(owner)) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await attempt(services, name, "correct horse battery", owner) == grpc.StatusCode.OK

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from gateway.render import render
+from tests.conftest import GATEWAY_TEST_SECRET
 from tests.reliability.conftest import Reliability, assert_json_detail, new_user
 from tests.reliability.traffic import FIGURES
 
@@ -90,7 +91,7 @@ def test_stalled_clients_hold_no_service_resources_and_do_not_slow_anyone_else(r
 
 
 def test_every_listener_and_route_has_a_timeout_so_nothing_is_held_forever() -> None:
-    config = yaml.safe_load(render({}))
+    config = yaml.safe_load(render({}, secret=GATEWAY_TEST_SECRET))
     for listener in config["static_resources"]["listeners"]:
         hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
         for key in ("request_timeout", "request_headers_timeout", "stream_idle_timeout"):

@@ -11,7 +11,7 @@ import pytest
 from auth_service.adapters.keys import create_key_file
 from auth_service.adapters.passwords import PasslibHasher
 from auth_service.adapters.tokens import JwtIssuer
-from auth_service.api.peer import client_address, peer_ip
+from auth_service.api.peer import GatewaySecretError, client_address, peer_ip, read_gateway_secret
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.rules import check_registration, common_passwords
 from auth_service.app.throttle import Throttle, ThrottlePolicy
@@ -161,11 +161,21 @@ def test_the_common_password_list_holds_a_few_thousand_entries() -> None:
     assert "testpassword" not in common_passwords()  # the seed README's own example stays usable
 
 
-def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
-    import ipaddress
-
-    trusted = [ipaddress.ip_network("127.0.0.1/32")]
-    assert client_address("ipv4:127.0.0.1:5000", "6.6.6.6, 198.51.100.1", trusted) == "198.51.100.1"
-    assert client_address("ipv4:10.0.0.8:5000", "198.51.100.1", trusted) == "10.0.0.8"
-    assert client_address("ipv4:127.0.0.1:5000", None, trusted) == "127.0.0.1"
+def test_the_client_address_is_believed_only_with_the_gateway_secret() -> None:
+    secret = "s" * 40
+    assert client_address("ipv4:10.0.0.8:5000", secret, "198.51.100.1", secret) == "198.51.100.1"
+    assert client_address("ipv4:10.0.0.8:5000", "s" * 39, "198.51.100.1", secret) == "10.0.0.8"  # wrong secret
+    assert client_address("ipv4:10.0.0.8:5000", None, "198.51.100.1", secret) == "10.0.0.8"  # no secret sent
+    assert client_address("ipv4:10.0.0.8:5000", secret, "198.51.100.1", None) == "10.0.0.8"  # none configured
+    assert client_address("ipv4:10.0.0.8:5000", secret, "not an address", secret) == "10.0.0.8"
+    assert client_address("ipv6:[::1]:5000", secret, "2001:db8::1", secret) == "2001:db8::1"
     assert peer_ip("ipv6:[::1]:5000") == "::1"
+
+
+@pytest.mark.parametrize("content", ["", "short", "x" * 31, "has spaces " * 4])
+def test_a_gateway_secret_file_that_holds_no_secret_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "gateway.secret"
+    path.write_text(content)
+    with pytest.raises(GatewaySecretError, match=str(path)):
+        read_gateway_secret(path)
+    assert read_gateway_secret(None) is None
