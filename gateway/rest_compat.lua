@@ -11,6 +11,9 @@
 --   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
 --     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
+--   * a query parameter naming a field the route's path or body carries (not_in_query) is refused with
+--     400: the transcoder would take it from the URL too, so a path id could be overridden
+--     (DELETE /cigars/1?id=2) and a password sent in a URL, which logs and caches keep, would work.
 -- Only string handling: Envoy's LuaJIT has no JSON library, and the transcoder's output shape is fixed
 -- (preserve_proto_field_names, always_print_primitive_fields), so what we rewrite is predictable.
 
@@ -26,6 +29,10 @@ for _, route in ipairs(require("rest_routes")) do
   if route.form_fields then
     route.form_keys = {}
     for _, name in ipairs(route.form_fields) do route.form_keys[name] = true end
+  end
+  if route.not_in_query then
+    route.query_refused = {}
+    for _, name in ipairs(route.not_in_query) do route.query_refused[name] = true end
   end
   if route.bare_array then
     -- what the transcoder prints for an AIP-158 page: {"<field>":[...],"next_page_token":"<base64url>"}
@@ -70,6 +77,28 @@ local function route_of(method, path)
   return nil
 end
 
+-- The first query parameter of `path` that the route takes from its path or body, or nil.
+local function refused_query_parameter(route, path)
+  local query = path:match("%?(.*)$")
+  if query == nil or route.query_refused == nil then return nil end
+  for pair in query:gmatch("[^&]+") do
+    local name = url_decode(pair:match("^([^=]*)"))
+    local top = name:match("^[^.]*")  -- "cigar.name" sets a field of `cigar`
+    if route.query_refused[top] then return name end
+  end
+  return nil
+end
+
+local function refuse_query_parameter(handle, route, name)
+  local where = route.path:find("{" .. name:match("^[^.]*"), 1, true) and "the path" or "the request body"
+  local detail = name .. " is taken from " .. where .. " and cannot be given in the URL's query"
+  local body = '{"detail":' .. json_string(detail) .. ',"error":"invalid_request","code":3,"details":['
+    .. '{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[{"field":'
+    .. json_string(name) .. ',"description":' .. json_string("must not be in the query string") .. '}]}]}'
+  handle:streamInfo():dynamicMetadata():set(META, "own_reply", "1")  -- kept as it is (envoy.yaml.tmpl)
+  handle:respond({ [":status"] = "400", ["content-type"] = "application/json" }, body)
+end
+
 -- The transcoder forwards REST headers as gRPC metadata, where a malformed grpc-timeout or a "-bin"
 -- value that is not base64 makes the gRPC server fail the call (a 500). Only gRPC clients may send them.
 local function strip_grpc_metadata(headers)
@@ -91,7 +120,13 @@ function envoy_on_request(handle)
     handle:respond({ [":status"] = "204", ["allow"] = "GET, POST, PATCH, DELETE, OPTIONS" }, "")
     return
   end
-  local route = route_of(headers:get(":method") or "", headers:get(":path") or "")
+  local path = headers:get(":path") or ""
+  local route = route_of(headers:get(":method") or "", path)
+  local refused = route and refused_query_parameter(route, path)
+  if refused then
+    refuse_query_parameter(handle, route, refused)
+    return
+  end
   local meta = handle:streamInfo():dynamicMetadata()
   meta:set(META, "rpc", route and route.rpc or "")
   meta:set(META, "has_auth", headers:get("authorization") ~= nil and "1" or "0")

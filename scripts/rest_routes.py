@@ -46,6 +46,7 @@ class Route:
     template: str  # the http rule's path template, e.g. /cigars/{id}
     body: str  # the http rule's body: "", "*" or a field name
     rest: Rest
+    request: str = ""  # the request message's full name, e.g. .cigar.auth.v1.TokenRequest
 
 
 class RouteError(ValueError):
@@ -161,7 +162,9 @@ def routes(fds: descriptor_pb2.FileDescriptorSet) -> list[Route]:
                         raise RouteError(f"{full}: ({OPTION}) without a google.api.http rule")
                     continue
                 rest = options.rest(full, method)
-                found += [Route(full, verb, template, body, rest) for verb, template, body in found_bindings]
+                found += [
+                    Route(full, verb, template, body, rest, method.input_type) for verb, template, body in found_bindings
+                ]
     return found
 
 
@@ -205,6 +208,29 @@ def specificity(template: str) -> list[int]:
     return [1 if s == "*" else 0 for s in segments(template)]
 
 
+def path_fields(template: str) -> list[str]:
+    """The request fields a path template binds (their top-level names): "/cigars/{id}" -> ["id"]."""
+    return [name.split(".")[0] for name in re.findall(r"\{([\w.]+)", template)]
+
+
+def json_name(field: str) -> str:
+    first, *rest = field.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def not_in_query(route: Route, request: descriptor_pb2.DescriptorProto) -> list[str]:
+    """The query parameters rest_compat.lua refuses on this route: the fields the path or the body carry. The
+    transcoder would otherwise take them from the query too, so that a path id could be overridden
+    (DELETE /cigars/1?id=2) and credentials would travel in the URL, which access logs and caches keep."""
+    in_path = path_fields(route.template)
+    if route.body == "*" or route.rest.form:
+        in_body = [f.name for f in request.field if f.name not in in_path]
+    else:
+        in_body = [route.body] if route.body else []
+    names = [*in_path, *in_body]
+    return sorted({*names, *(json_name(n) for n in names)})
+
+
 def _lua_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z_]\w*", key) else f"[{_lua(key)}]"
 
@@ -237,6 +263,7 @@ def lua_source(fds: descriptor_pb2.FileDescriptorSet) -> str:
     """gateway/generated/rest_routes.lua: a Lua chunk returning the routes, most specific first per method."""
     entries = []
     found = routes(fds)
+    messages = RouteOptions(fds).messages
     order = sorted(range(len(found)), key=lambda i: (found[i].verb, specificity(found[i].template), i))
     for route in (found[i] for i in order):
         entry: dict[str, Any] = {
@@ -252,5 +279,7 @@ def lua_source(fds: descriptor_pb2.FileDescriptorSet) -> str:
             entry["form_fields"] = list(route.rest.form_fields)
         if route.rest.headers:
             entry["headers"] = [{"name": name.lower(), "value": value} for name, value, _ in route.rest.headers]
+        if refused := not_in_query(route, messages[route.request]):
+            entry["not_in_query"] = refused
         entries.append(entry)
     return LUA_HEADER + "return " + _lua(entries) + "\n"

@@ -16,6 +16,9 @@ return {
     path = "/cigars/{id}",
     pattern = "^/cigars/[^/]*$",
     status = 204,
+    not_in_query = {
+      "id",
+    },
   },
   {
     rpc = "cigar.collection.v1.CollectionService.ListCigars",
@@ -45,6 +48,9 @@ return {
     path = "/cigars/{id}",
     pattern = "^/cigars/[^/]*$",
     status = 200,
+    not_in_query = {
+      "id",
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.UpdateMe",
@@ -52,6 +58,9 @@ return {
     path = "/users/me",
     pattern = "^/users/me$",
     status = 200,
+    not_in_query = {
+      "email",
+    },
   },
   {
     rpc = "cigar.collection.v1.CollectionService.UpdateCigar",
@@ -59,6 +68,10 @@ return {
     path = "/cigars/{id}",
     pattern = "^/cigars/[^/]*$",
     status = 200,
+    not_in_query = {
+      "cigar",
+      "id",
+    },
   },
   {
     rpc = "cigar.collection.v1.CollectionService.CreateCigar",
@@ -66,6 +79,14 @@ return {
     path = "/cigars",
     pattern = "^/cigars$",
     status = 201,
+    not_in_query = {
+      "brand",
+      "flavorNotes",
+      "flavor_notes",
+      "name",
+      "origin",
+      "rating",
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.CreateUser",
@@ -73,6 +94,11 @@ return {
     path = "/users",
     pattern = "^/users$",
     status = 201,
+    not_in_query = {
+      "email",
+      "password",
+      "username",
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.Token",
@@ -98,6 +124,17 @@ return {
         value = "no-cache",
       },
     },
+    not_in_query = {
+      "clientId",
+      "clientSecret",
+      "client_id",
+      "client_secret",
+      "grantType",
+      "grant_type",
+      "password",
+      "scope",
+      "username",
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.VerifyEmail",
@@ -105,6 +142,9 @@ return {
     path = "/users/verify",
     pattern = "^/users/verify$",
     status = 200,
+    not_in_query = {
+      "token",
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.ChangePassword",
@@ -112,5 +152,11 @@ return {
     path = "/users/me/password",
     pattern = "^/users/me/password$",
     status = 204,
+    not_in_query = {
+      "currentPassword",
+      "current_password",
+      "newPassword",
+      "new_password",
+    },
   },
 }
