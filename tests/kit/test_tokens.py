@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from service_kit.tokens import JwtVerifier, StaticKeySet, TokenRejected, bearer_token
+from service_kit.tokens import JwtVerifier, StaticKeySet, TokenRejected, VerifiedToken, bearer_token
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ISS, AUD = "the-issuer", "the-api"
@@ -35,15 +35,9 @@ class Signer:
         self.public: Ed25519PublicKey = self.private.public_key()
         self.kid = kid
 
-    def token(self, sub: object = "42", iss: str = ISS, aud: str = AUD, lifetime: timedelta = timedelta(minutes=30),
-              at: datetime = NOW) -> str:  # fmt: skip
-        claims = {
-            "sub": sub,
-            "iss": iss,
-            "aud": aud,
-            "iat": int(at.timestamp()),
-            "exp": int((at + lifetime).timestamp()),
-        }
+    def token(self, sub: object = "42", iss: str = ISS, aud: str = AUD, **extra: object) -> str:
+        exp = int((NOW + timedelta(minutes=30)).timestamp())
+        claims = {"sub": sub, "iss": iss, "aud": aud, "iat": int(NOW.timestamp()), "exp": exp, **extra}
         return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.kid})
 
 
@@ -168,3 +162,16 @@ async def test_forged_tokens_are_never_remembered_and_the_memo_is_bounded(signer
     tokens = [signer.token(sub=str(n)) for n in (1, 2, 3)]
     assert [await verifier.user_id(t) for t in tokens] == [1, 2, 3]
     assert len(verifier._memo) == 2 and forged not in verifier._memo and tokens[0] not in verifier._memo
+
+
+async def test_the_token_version_comes_with_the_user_id_and_is_zero_when_absent(signer: Signer) -> None:
+    verifier = verifier_for(signer)
+    assert await verifier.verify(signer.token(ver=3)) == VerifiedToken(42, 3)
+    assert await verifier.verify(signer.token(ver=3)) == VerifiedToken(42, 3)  # remembered, version included
+    assert await verifier.verify(signer.token()) == VerifiedToken(42, 0)
+
+
+@pytest.mark.parametrize("version", [-1, "2", 1.5, True, None])
+async def test_a_version_that_is_not_a_count_is_refused(signer: Signer, version: object) -> None:
+    with pytest.raises(TokenRejected):
+        await verifier_for(signer).verify(signer.token(ver=version))

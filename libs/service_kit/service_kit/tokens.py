@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -30,6 +30,11 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenRejected("not authenticated")
     return token.strip()
+
+
+class VerifiedToken(NamedTuple):
+    user_id: int  # the `sub` claim
+    version: int  # the `ver` claim (0 when absent): the user's token version when it was issued
 
 
 class KeySet(Protocol):
@@ -71,26 +76,29 @@ class JwtVerifier:
         self._issuer = issuer
         self._audience = audience
         self._clock = clock
-        self._memo: dict[str, tuple[int, Ed25519PublicKey, float]] = {}
+        self._memo: dict[str, tuple[VerifiedToken, Ed25519PublicKey, float]] = {}
         self._memo_size = memo_size
 
     async def user_id(self, token: str) -> int:
-        """The user id in `sub`; TokenRejected if the token is not valid now. Whatever the key set raises
-        (e.g. its source cannot be reached) passes through."""
+        return (await self.verify(token)).user_id
+
+    async def verify(self, token: str) -> VerifiedToken:
+        """The user id and token version; TokenRejected if the token is not valid now. Whatever the key set
+        raises (e.g. its source cannot be reached) passes through."""
         known = self._memo.get(token)
         if known is not None and self._keys.holds(known[1]):
-            user_id, _, exp = known
+            verified, _, exp = known
             if exp <= self._clock().timestamp():
                 del self._memo[token]
                 raise TokenRejected("token expired")
-            return user_id
-        user_id, key, exp = await self._verify(token)
+            return verified
+        verified, key, exp = await self._verify(token)
         if len(self._memo) >= self._memo_size:
             del self._memo[next(iter(self._memo))]  # the oldest first
-        self._memo[token] = (user_id, key, exp)
-        return user_id
+        self._memo[token] = (verified, key, exp)
+        return verified
 
-    async def _verify(self, token: str) -> tuple[int, Ed25519PublicKey, float]:
+    async def _verify(self, token: str) -> tuple[VerifiedToken, Ed25519PublicKey, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
@@ -114,7 +122,10 @@ class JwtVerifier:
             raise TokenRejected() from exc
         if claims["exp"] <= self._clock().timestamp():
             raise TokenRejected("token expired")
+        version = claims.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise TokenRejected()
         try:
-            return int(claims["sub"]), key, claims["exp"]
+            return VerifiedToken(int(claims["sub"]), version), key, claims["exp"]
         except (TypeError, ValueError) as exc:
             raise TokenRejected() from exc
