@@ -14,6 +14,7 @@ class User:
     email: str
     hashed_password: str
     email_verified: bool = False
+    token_version: int = 0  # raised by a password change: access tokens of a lower version are refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from service_kit.tokens import VerifiedToken
+
 from .domain import Cigar, IssuedToken, LoginCounter, NewUser, OutboxItem, User, VerificationRecord
 
 
@@ -21,7 +23,12 @@ class UserRepository(Protocol):
     async def add(self, new: NewUser) -> User:
         """Raises UsernameTaken or EmailTaken if a concurrent registration won the unique index."""
 
-    async def set_password_hash(self, user_id: int, hashed_password: str) -> None: ...
+    async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
+        """The same password, hashed anew (a stronger scheme): tokens stay valid."""
+
+    async def change_password(self, user_id: int, hashed_password: str) -> int:
+        """A new password: the token version goes up by one (returned), so every older token is refused."""
+
     async def update_email(self, user_id: int, email: str) -> None:
         """The new address starts unverified; EmailTaken if someone else holds it."""
 
@@ -91,12 +98,14 @@ class PasswordHasher(Protocol):
 
 
 class TokenIssuer(Protocol):
-    def issue(self, user_id: int) -> IssuedToken: ...
+    def issue(self, user_id: int, version: int) -> IssuedToken:
+        """An access token of the user's current token version."""
 
 
 class TokenVerifier(Protocol):
-    async def user_id(self, token: str) -> int:
-        """The user id of a bearer token; raises (service_kit's TokenRejected) if it authenticates nobody."""
+    async def verify(self, token: str) -> VerifiedToken:
+        """The user id and token version of a bearer token; raises (service_kit's TokenRejected) if it
+        authenticates nobody."""
 
 
 class CigarDirectory(Protocol):
@@ -105,10 +114,12 @@ class CigarDirectory(Protocol):
     async def list_mine(self, token: str) -> list[Cigar]: ...
 
 
-class AccountCleaner(Protocol):
-    """collection_service's side of an account deletion: the user's cigars go."""
+class CollectionAccounts(Protocol):
+    """collection_service's side of what happens to an account: its cigars go when it is deleted, its old
+    tokens are refused when its password changes."""
 
     async def delete_cigars(self, user_id: int) -> int: ...
+    async def revoke_tokens(self, user_id: int, min_version: int) -> None: ...
 
 
 class EmailSender(Protocol):

@@ -19,7 +19,7 @@ from service_kit.server import GrpcServer, serve_until_signalled, start_grpc
 from service_kit.tokens import JwtVerifier, StaticKeySet
 
 from .adapters.channels import SpreadChannel
-from .adapters.collection import GrpcAccountCleaner, GrpcCigarDirectory
+from .adapters.collection import GrpcCigarDirectory, GrpcCollectionAccounts
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
@@ -31,6 +31,7 @@ from .api.peer import ClientAddresses, read_gateway_secret
 from .api.servicer import AuthServicer
 from .app.authentication import Authenticator
 from .app.outbox import OutboxDrainer
+from .app.password_check import PasswordCheck
 from .app.password_grant import PasswordGrant
 from .app.profile import Profiles
 from .app.registration import Registration
@@ -119,14 +120,17 @@ async def start(
     verification = EmailVerification(
         uow, sender or email_sender(settings), clock, verification_lifetime, settings.verification_link
     )
-    cleaner = GrpcAccountCleaner(channel.as_channel(), settings.rpc_timeout_seconds, issuer, settings.deletion_audience)
-    drainer = OutboxDrainer(uow, cleaner, clock, settings.outbox_poll_seconds, settings.outbox_max_backoff_seconds)
+    accounts = GrpcCollectionAccounts(
+        channel.as_channel(), settings.rpc_timeout_seconds, issuer, settings.deletion_audience
+    )
+    drainer = OutboxDrainer(uow, accounts, clock, settings.outbox_poll_seconds, settings.outbox_max_backoff_seconds)
     cigars = GrpcCigarDirectory(channel.as_channel(), settings.rpc_timeout_seconds)
+    # One password check for logins and for the changes that need the password: one set of counters.
+    passwords = PasswordCheck(uow, hasher, Throttle(throttle_policy(settings)), clock)
     servicer = AuthServicer(
         Registration(uow, hasher, verification),
-        PasswordGrant(uow, hasher, issuer, Throttle(throttle_policy(settings)), clock,
-                      allow_unverified=settings.allow_unverified_login),
-        Profiles(uow, auth, hasher, cigars, verification, drainer, clock),
+        PasswordGrant(passwords, issuer, allow_unverified=settings.allow_unverified_login),
+        Profiles(uow, auth, passwords, hasher, cigars, verification, drainer, clock),
         verification,
         ring.jwks(),
         ClientAddresses(read_gateway_secret(settings.gateway_secret_file)),

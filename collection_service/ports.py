@@ -6,6 +6,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from service_kit.tokens import VerifiedToken
+
 from .domain import Cigar, CigarFields, CigarFilter
 
 
@@ -37,6 +39,19 @@ class DeletedAccounts(Protocol):
 
 
 class TokenVerifier(Protocol):
+    async def verify(self, token: str) -> VerifiedToken:
+        """The user id and token version of a bearer token; raises (service_kit's TokenRejected) if it
+        authenticates nobody, KeysUnavailable if its key is unknown and auth_service cannot be asked now."""
+
+
+class Callers(Protocol):
     async def user_id(self, token: str) -> int:
-        """The user id of a bearer token; raises (service_kit's TokenRejected) if it authenticates nobody,
-        KeysUnavailable if its key is unknown and auth_service cannot be asked now."""
+        """Who a bearer token says is calling; raises if the token authenticates nobody now."""
+
+
+class RevocationLog(Protocol):
+    """Per user, the lowest token version still accepted, as an append-only log every process reads."""
+
+    async def add(self, user_id: int, min_version: int) -> None: ...
+    async def since(self, after: int) -> list[tuple[int, int, int]]:
+        """(id, user_id, min_version) of the entries after the one with id `after`, in id order."""

@@ -20,10 +20,12 @@ from service_kit.tokens import JwtVerifier
 
 from .adapters.db.accounts import SqlAccounts
 from .adapters.db.cigars import SqlCigarStore
+from .adapters.db.revocations import SqlRevocations
 from .adapters.jwks import JwksCache, grpc_fetcher
 from .api.errors import error_interceptor
 from .api.servicer import CollectionServicer
-from .app.accounts import AccountDeletion
+from .app.accounts import AccountEvents
+from .app.authentication import Authenticator, Revocations
 from .app.cigars import Cigars
 from .ports import DeletedAccounts
 from .settings import Settings
@@ -50,14 +52,15 @@ class RunningServer:
     driver: Driver
     channel: grpc.aio.Channel
     jwks: JwksCache
-    warmup: asyncio.Task[None]
+    background: list[asyncio.Task[None]]
 
     @property
     def port(self) -> int:
         return self.server.port
 
     async def stop(self, grace: float) -> None:
-        self.warmup.cancel()
+        for task in self.background:
+            task.cancel()
         await self.server.stop(grace)
         await self.channel.close()
         await self.driver.close()
@@ -77,10 +80,13 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
         settings.auth_service_addr, options=AUTH_CHANNEL_OPTIONS, interceptors=[ForwardRequestId()]
     )
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
-    access = JwtVerifier(jwks, settings.issuer, settings.audience, clock)
-    # Account deletion takes auth_service's deletion tokens only (their own audience), never an access token.
-    deletion = AccountDeletion(JwtVerifier(jwks, settings.issuer, settings.deletion_audience, clock), accounts)
-    servicer = CollectionServicer(Cigars(SqlCigarStore(driver), access), deletion)
+    revocations = Revocations(SqlRevocations(driver))
+    access = Authenticator(JwtVerifier(jwks, settings.issuer, settings.audience, clock), revocations)
+    # Account events take auth_service's account tokens only (their own audience), never an access token.
+    account_tokens = JwtVerifier(jwks, settings.issuer, settings.deletion_audience, clock)
+    servicer = CollectionServicer(
+        Cigars(SqlCigarStore(driver), access), AccountEvents(account_tokens, accounts, revocations)
+    )
     pools = {"statements": driver.pool_state, "sessions": lambda: engine_pool_state(engine)}
     server = await start_grpc(
         settings, SERVICE, lambda s: collection_pb2_grpc.add_CollectionServiceServicer_to_server(servicer, s),
@@ -88,9 +94,13 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     )  # fmt: skip
     # Public reads never need auth_service, so serve at once and fetch the keys in the background;
     # a token that arrives first triggers its own (rate-limited) fetch.
-    warmup = asyncio.create_task(jwks.keep_fresh(settings.jwks_refresh_seconds))
+    # Revocations other processes record reach this one within revocation_refresh_seconds.
+    background = [
+        asyncio.create_task(jwks.keep_fresh(settings.jwks_refresh_seconds)),
+        asyncio.create_task(revocations.keep_fresh(settings.revocation_refresh_seconds)),
+    ]
     log.info("collection_service listening on %s:%d", settings.host, server.port)
-    return RunningServer(server, engine, driver, channel, jwks, warmup)
+    return RunningServer(server, engine, driver, channel, jwks, background)
 
 
 async def serve(settings: Settings) -> None:

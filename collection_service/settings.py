@@ -22,3 +22,5 @@ class Settings(ServiceSettings):
     deletion_audience: str = "cigar-account-deletion"
     jwks_min_refresh_seconds: float = Field(5.0, ge=0, description="at most one JWKS fetch per this many seconds")
     jwks_refresh_seconds: float = Field(60.0, gt=0, description="background JWKS refresh period")
+    # how soon a password change recorded by another process (worker, replica) revokes tokens here too
+    revocation_refresh_seconds: float = Field(2.0, gt=0, description="token revocations catch-up period")

@@ -21,6 +21,7 @@ DEFAULTS = {
     "COLLECTION_PORT": "50052",
     "CORS_ALLOW_ORIGIN_REGEX": ".*",
     "TOKEN_RATE_LIMIT_BURST": "300",  # POST /token per client address per minute (auth_service throttles finer)
+    "REGISTRATION_RATE_LIMIT_BURST": "20",  # POST /users/ per client address per hour
     # proxies in front of Envoy that append to x-forwarded-for and are trusted to (0: Envoy is the edge)
     "GATEWAY_XFF_TRUSTED_HOPS": "0",
     # the secret shared with auth_service (AUTH_GATEWAY_SECRET_FILE), with which Envoy vouches for client addresses

@@ -13,6 +13,8 @@ from scripts.rest_routes import Rest
 # Test policy, not the route: why tests/e2e/test_openapi_conformance.py must not send an operation's example live
 # (it reads `x-no-live-example`). Keyed by full method name.
 NO_LIVE_EXAMPLE: dict[str, str] = {
+    "cigar.auth.v1.AuthService.ChangePassword": "it revokes the token the other examples use; "
+    "tests/e2e/test_profile_rest.py changes a password of its own",
     "cigar.auth.v1.AuthService.DeleteMe": "it deletes the example user; tests/e2e/test_profile_rest.py deletes one "
     "of its own",
     "cigar.auth.v1.AuthService.VerifyEmail": "its token only exists in an email; tests/e2e/test_profile_rest.py "
@@ -39,7 +41,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rating": 4,
     },
     "CigarChanges": {"rating": 5, "flavor_notes": "Cedar, leather"},
-    "UpdateMeRequest": {"email": "testuser@example.org"},
+    "UpdateMeRequest": {"email": "testuser@example.org", "current_password": "testpassword"},
+    "DeleteMeRequest": {"current_password": "testpassword"},
     "ChangePasswordRequest": {"current_password": "testpassword", "new_password": "a longer passphrase"},
     "VerifyEmailRequest": {"token": "<the token from the verification email>"},
 }

@@ -163,7 +163,8 @@ def routes(fds: descriptor_pb2.FileDescriptorSet) -> list[Route]:
                     continue
                 rest = options.rest(full, method)
                 found += [
-                    Route(full, verb, template, body, rest, method.input_type) for verb, template, body in found_bindings
+                    Route(full, verb, template, body, rest, method.input_type)
+                    for verb, template, body in found_bindings
                 ]
     return found
 

@@ -16,6 +16,9 @@ from scripts.stack import free_port  # noqa: F401 (re-exported: tests take it fr
 
 # What the tests render Envoy's configuration with when they do not start a gateway (a real one reads its file).
 GATEWAY_TEST_SECRET = "test-gateway-secret-0123456789abcdef"
+# Every test stack registers its users from 127.0.0.1: the gateway's per-address limit on registrations
+# (REGISTRATION_RATE_LIMIT_BURST, 20 an hour) is lifted for them; tests/e2e/test_client_address.py tests it.
+MANY_REGISTRATIONS = {"REGISTRATION_RATE_LIMIT_BURST": "1000000"}
 NOTES: list[str] = []
 
 

@@ -30,9 +30,10 @@ class GrpcCigarDirectory:
         return [Cigar(c.id, c.name, c.brand, c.origin, c.flavor_notes, c.rating, c.owner_id) for c in response.cigars]
 
 
-class GrpcAccountCleaner:
-    """Deletes a deleted user's cigars in collection_service. The user has no valid access token any more,
-    so this mints a token for the deletion audience only, valid for a minute (docs/api.md, profiles)."""
+class GrpcCollectionAccounts:
+    """Tells collection_service what happened to an account: deleted (its cigars go), password changed (its
+    older tokens are refused). The user may have no valid access token, so this mints a token for the
+    account audience only, valid for a minute, which no other RPC accepts (docs/api.md, profiles)."""
 
     def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float, issuer: JwtIssuer, audience: str) -> None:
         self._stub = collection_pb2_grpc.CollectionServiceStub(channel)
@@ -40,17 +41,28 @@ class GrpcAccountCleaner:
         self._issuer = issuer
         self._audience = audience
 
-    async def delete_cigars(self, user_id: int) -> int:
+    def _as(self, user_id: int) -> tuple[tuple[str, str]]:
         token = self._issuer.issue_for(user_id, self._audience, timedelta(minutes=1)).access_token
+        return (("authorization", f"Bearer {token}"),)
+
+    async def delete_cigars(self, user_id: int) -> int:
         try:
-            response = await self._stub.DeleteMyCigars(
-                collection_pb2.DeleteMyCigarsRequest(),
-                metadata=(("authorization", f"Bearer {token}"),),
-                timeout=self._timeout,
-            )
+            request = collection_pb2.DeleteMyCigarsRequest()
+            response = await self._stub.DeleteMyCigars(request, metadata=self._as(user_id), timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
-                # e.g. collection_service has not fetched a freshly rotated key yet: retried later
-                raise InvalidToken(f"collection_service refused the deletion token: {exc.details()}") from exc
-            raise DependencyUnavailable("the cigar collection") from exc
+            raise _refused(exc) from exc
         return response.deleted
+
+    async def revoke_tokens(self, user_id: int, min_version: int) -> None:
+        try:
+            request = collection_pb2.RevokeMyTokensRequest(min_token_version=min_version)
+            await self._stub.RevokeMyTokens(request, metadata=self._as(user_id), timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _refused(exc) from exc
+
+
+def _refused(exc: grpc.aio.AioRpcError) -> Exception:
+    if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+        # e.g. collection_service has not fetched a freshly rotated key yet: retried later
+        return InvalidToken(f"collection_service refused the account token: {exc.details()}")
+    return DependencyUnavailable("the cigar collection")

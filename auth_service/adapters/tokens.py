@@ -21,10 +21,13 @@ class JwtIssuer:
         self._lifetime = lifetime
         self._clock = clock
 
-    def issue(self, user_id: int) -> IssuedToken:
-        return self.issue_for(user_id, self._audience, self._lifetime)
+    def issue(self, user_id: int, version: int) -> IssuedToken:
+        """An access token; `ver` is the user's token version, which a password change raises."""
+        return self.issue_for(user_id, self._audience, self._lifetime, {"ver": version})
 
-    def issue_for(self, user_id: int, audience: str, lifetime: timedelta) -> IssuedToken:
+    def issue_for(
+        self, user_id: int, audience: str, lifetime: timedelta, extra: dict[str, int] | None = None
+    ) -> IssuedToken:
         """A token for another audience, e.g. the short-lived account-deletion token: since every
         verifier checks `aud`, no access-token check accepts it and it is useless for anything else."""
         now = self._clock()
@@ -34,6 +37,7 @@ class JwtIssuer:
             "aud": audience,
             "iat": int(now.timestamp()),
             "exp": int((now + lifetime).timestamp()),
+            **(extra or {}),
         }
         token = jwt.encode(claims, self._key.private_key, algorithm=ALGORITHM, headers={"kid": self._key.kid})
         return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()))

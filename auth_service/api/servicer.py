@@ -58,17 +58,21 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     async def UpdateMe(self, request: auth_pb2.UpdateMeRequest, context: ServicerContext) -> auth_pb2.User:
         email = request.email if request.HasField("email") else None
-        profile = await self._profiles.update_me(caller_token(context), email)
+        profile = await self._profiles.update_me(
+            caller_token(context), email, request.current_password, self._addresses.of(context)
+        )
         return _user_pb(profile.user, profile.cigars)
 
     async def ChangePassword(
         self, request: auth_pb2.ChangePasswordRequest, context: ServicerContext
     ) -> auth_pb2.ChangePasswordResponse:
-        await self._profiles.change_password(caller_token(context), request.current_password, request.new_password)
+        await self._profiles.change_password(
+            caller_token(context), request.current_password, request.new_password, self._addresses.of(context)
+        )
         return auth_pb2.ChangePasswordResponse()
 
     async def DeleteMe(self, request: auth_pb2.DeleteMeRequest, context: ServicerContext) -> auth_pb2.DeleteMeResponse:
-        await self._profiles.delete_me(caller_token(context))
+        await self._profiles.delete_me(caller_token(context), request.current_password, self._addresses.of(context))
         return auth_pb2.DeleteMeResponse()
 
     async def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest, context: ServicerContext) -> auth_pb2.User:

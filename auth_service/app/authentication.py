@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from service_kit.tokens import VerifiedToken
+
 from ..domain import InvalidToken, User
 from ..ports import TokenVerifier, UserLookup
 
 
 class Authenticator:
-    """Tokens are verified offline, so a deleted user's token verifies until it expires: the user read
-    decides. `user_id` and `user` are the two steps, for callers that do other work between them."""
+    """Tokens are verified offline, so a deleted user's token verifies until it expires, and so does one
+    issued before a password change: the user read decides. `token` and `user` are the two steps, for
+    callers that do other work between them."""
 
     def __init__(self, tokens: TokenVerifier, users: UserLookup) -> None:
         self._tokens = tokens
         self._users = users
 
-    async def user_id(self, token: str) -> int:
-        return await self._tokens.user_id(token)
+    async def token(self, token: str) -> VerifiedToken:
+        return await self._tokens.verify(token)
 
-    async def user(self, user_id: int) -> User:
-        user = await self._users.get(user_id)
+    async def user(self, verified: VerifiedToken) -> User:
+        user = await self._users.get(verified.user_id)
         if user is None:  # a valid token of a user that no longer exists
             raise InvalidToken()
+        if verified.version < user.token_version:
+            raise InvalidToken("token revoked by a password change: log in again")
         return user
 
     async def current_user(self, token: str) -> User:
-        return await self.user(await self.user_id(token))
+        return await self.user(await self.token(token))

@@ -1,8 +1,9 @@
 """Drains the outbox: calls to collection_service that must happen even if it is down at the time.
 
-An account deletion commits the scrubbed user and an outbox row in one transaction, then this
-drainer deletes the user's cigars in collection_service, retrying with back-off until it works.
-Several replicas may drain the same row at once; DeleteMyCigars is idempotent, so that is harmless.
+An account deletion (or a password change) commits the user's row and an outbox row in one transaction,
+then this drainer tells collection_service (delete the user's cigars; refuse the user's older tokens),
+retrying with back-off until it works. Several replicas may drain the same row at once; both calls are
+idempotent, so that is harmless.
 """
 
 from __future__ import annotations
@@ -11,25 +12,26 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from ..domain import DependencyUnavailable, InvalidToken
-from ..ports import AccountCleaner, Clock, UnitOfWorkFactory
+from ..domain import DependencyUnavailable, InvalidToken, OutboxItem
+from ..ports import Clock, CollectionAccounts, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 DELETE_CIGARS = "delete_cigars"
+REVOKE_TOKENS = "revoke_tokens"
 
 
 class OutboxDrainer:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        cleaner: AccountCleaner,
+        accounts: CollectionAccounts,
         clock: Clock,
         poll_seconds: float,
         max_backoff_seconds: float,
         batch: int = 20,
     ) -> None:
         self._uow = uow
-        self._cleaner = cleaner
+        self._accounts = accounts
         self._clock = clock
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
@@ -42,7 +44,7 @@ class OutboxDrainer:
         done = 0
         for item in items:
             try:
-                deleted = await self._cleaner.delete_cigars(item.user_id)
+                outcome = await self._deliver(item)
             except (DependencyUnavailable, InvalidToken) as exc:
                 backoff = min(2.0**item.attempts, self._max_backoff)
                 async with self._uow() as uow:
@@ -53,9 +55,22 @@ class OutboxDrainer:
             async with self._uow() as uow:
                 await uow.outbox.done(item.id)
                 await uow.commit()
-            log.info("outbox item %d done: %d cigar(s) of user id=%d deleted", item.id, deleted, item.user_id)
+            log.info("outbox item %d done: %s of user id=%d", item.id, outcome, item.user_id)
             done += 1
         return done
+
+    async def _deliver(self, item: OutboxItem) -> str:
+        if item.kind == DELETE_CIGARS:
+            return f"{await self._accounts.delete_cigars(item.user_id)} cigar(s) deleted"
+        if item.kind == REVOKE_TOKENS:
+            # The version as it is now: a later change raised it again, and the newest one covers both.
+            async with self._uow() as uow:
+                user = await uow.users.get(item.user_id)
+            if user is None:
+                return "nothing to revoke (account deleted)"
+            await self._accounts.revoke_tokens(item.user_id, user.token_version)
+            return f"tokens below version {user.token_version} revoked"
+        raise ValueError(f"unknown outbox item kind {item.kind!r}")
 
     async def run(self) -> None:
         """Drain forever (the server's background task); a failed round is logged and retried."""

@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import math
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-
 from ..domain import (
     EmailNotVerified,
     FieldViolation,
     InvalidCredentials,
     InvalidInput,
     IssuedToken,
-    TooManyAttempts,
     UnsupportedGrantType,
-    User,
 )
-from ..ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
-from .throttle import Throttle, ThrottleKeys
-
-log = logging.getLogger(__name__)
-Sleep = Callable[[float], Awaitable[None]]
+from ..ports import TokenIssuer
+from .password_check import PasswordCheck
 
 
 class PasswordGrant:
-    def __init__(
-        self,
-        uow: UnitOfWorkFactory,
-        hasher: PasswordHasher,
-        issuer: TokenIssuer,
-        throttle: Throttle,
-        clock: Clock,
-        sleep: Sleep = asyncio.sleep,
-        allow_unverified: bool = True,
-    ) -> None:
-        self._uow = uow
-        self._hasher = hasher
+    def __init__(self, passwords: PasswordCheck, issuer: TokenIssuer, allow_unverified: bool = True) -> None:
+        self._passwords = passwords
         self._issuer = issuer
-        self._throttle = throttle
-        self._clock = clock
-        self._sleep = sleep
         self._allow_unverified = allow_unverified
 
     async def issue_token(self, grant_type: str, username: str, password: str, client_address: str) -> IssuedToken:
@@ -52,42 +28,10 @@ class PasswordGrant:
         ]
         if missing:
             raise InvalidInput(missing)
-        keys = ThrottleKeys.of(username, client_address)
-        user, delay = await self._claim_attempt(username, keys)
-        if delay > 0:
-            await self._sleep(delay)
-        # Always verify, against a dummy hash when the user is unknown: same answer, same time.
-        ok, new_hash = await self._hasher.verify_and_update(password, user.hashed_password if user else None)
-        if not ok or user is None:
-            raise InvalidCredentials()  # the attempt was counted as a failure when it was claimed
-        async with self._uow() as uow:
-            await uow.counters.record_success(
-                reset=(keys.pair, keys.account), refund=(keys.address,), known=keys.pair, now=self._clock()
-            )
-            if new_hash is not None:  # bcrypt from the seed, or weaker argon2 parameters: upgrade now
-                await uow.users.set_password_hash(user.id, new_hash)
-            await uow.commit()
-        if new_hash is not None:
-            log.info("rehashed the password of user id=%d", user.id)
+        user = await self._passwords.check(username, password, client_address)
+        if user is None:
+            raise InvalidCredentials()
+        # after the right password only, so it reveals nothing to someone who does not know it
         if not (self._allow_unverified or user.email_verified):
             raise EmailNotVerified()
-        return self._issuer.issue(user.id)
-
-    async def _claim_attempt(self, username: str, keys: ThrottleKeys) -> tuple[User | None, float]:
-        """Count this attempt as a failure before the password is checked, with the counters locked, so that
-        N concurrent guesses cost N attempts and none of them is checked once the lock is reached; a login
-        that then succeeds resets its account and pair counters and takes its claim back from the address.
-        A refused attempt is not counted (rolled back), so the wait grows only when someone fails again
-        after waiting it out. Returns the user (None if unknown) and how long to hold the answer."""
-        now = self._clock()
-        reset_before = now - timedelta(seconds=self._throttle.policy.failure_reset_seconds)
-        async with self._uow() as uow:
-            counters = await uow.counters.lock(keys.all)
-            # Checked the same way whether the account exists or not: throttling must not reveal who is registered.
-            wait = self._throttle.retry_after(counters, keys, now)
-            if wait > 0:
-                raise TooManyAttempts(math.ceil(wait))
-            await uow.counters.record_failure(keys.all, now, reset_before)
-            user = await uow.users.get_by_username(username)
-            await uow.commit()
-        return user, self._throttle.delay(counters, keys, now)
+        return self._issuer.issue(user.id, user.token_version)

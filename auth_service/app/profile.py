@@ -1,4 +1,5 @@
-"""The caller's own account: read it with its cigars, change the email or the password, delete it."""
+"""The caller's own account: read it with its cigars, change the email or the password, delete it. Every change
+but a read needs the current password, checked like a login (throttled: a stolen token is not enough)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import logging
 from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, WrongPassword
 from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
-from .outbox import DELETE_CIGARS, OutboxDrainer
+from .outbox import DELETE_CIGARS, REVOKE_TOKENS, OutboxDrainer
+from .password_check import PasswordCheck
 from .rules import normalise_email, password_violations
 from .verification import EmailVerification
 
@@ -21,6 +23,7 @@ class Profiles:
         self,
         uow: UnitOfWorkFactory,
         auth: Authenticator,
+        passwords: PasswordCheck,
         hasher: PasswordHasher,
         cigars: CigarDirectory,
         verification: EmailVerification,
@@ -29,6 +32,7 @@ class Profiles:
     ) -> None:
         self._uow = uow
         self._auth = auth
+        self._passwords = passwords
         self._hasher = hasher
         self._cigars = cigars
         self._verification = verification
@@ -38,9 +42,9 @@ class Profiles:
     async def get_me(self, token: str) -> Profile:
         """The user and their cigars, read side by side (collection_service is asked with the caller's own
         bearer token). A deleted user is told 401 even while collection_service is down: the user read decides."""
-        user_id = await self._auth.user_id(token)
+        verified = await self._auth.token(token)
         user, cigars = await asyncio.gather(
-            self._auth.user(user_id), self._cigars.list_mine(token), return_exceptions=True
+            self._auth.user(verified), self._cigars.list_mine(token), return_exceptions=True
         )
         for outcome in (user, cigars):
             if isinstance(outcome, BaseException):
@@ -48,20 +52,28 @@ class Profiles:
         assert isinstance(user, User) and isinstance(cigars, list)  # noqa: S101 (narrows gather's union for mypy)
         return Profile(user=user, cigars=cigars)
 
-    async def update_me(self, token: str, email: str | None) -> Profile:
+    async def update_me(self, token: str, email: str | None, current_password: str, client_address: str) -> Profile:
         """Only the fields given change (today: the email, which then needs verifying again)."""
         user = await self._auth.current_user(token)
         if email is not None:
-            user = await self._change_email(user, email)
+            user = await self._change_email(user, email, current_password, client_address)
         return Profile(user=user, cigars=await self._cigars.list_mine(token))
 
-    async def _change_email(self, user: User, email: str) -> User:
+    async def _confirm(self, user: User, current_password: str, client_address: str) -> None:
+        """The caller knows the password: checked, and counted, like a login from their address."""
+        if not current_password:
+            raise InvalidInput([FieldViolation("current_password", "is required")])
+        if await self._passwords.check(user.username, current_password, client_address) is None:
+            raise WrongPassword()
+
+    async def _change_email(self, user: User, email: str, current_password: str, client_address: str) -> User:
         try:
             email = normalise_email(email)
         except ValueError as exc:
             raise InvalidInput([FieldViolation("email", f"not a valid email address: {exc}")]) from exc
         if email == user.email:
             return user
+        await self._confirm(user, current_password, client_address)
         async with self._uow() as uow:
             if await uow.users.email_exists(email):
                 raise EmailTaken()
@@ -71,23 +83,27 @@ class Profiles:
         await self._verification.send(updated)
         return updated
 
-    async def change_password(self, token: str, current: str, new: str) -> None:
+    async def change_password(self, token: str, current: str, new: str, client_address: str) -> None:
+        """Every access token issued before, this one included, stops working: in auth_service at once (the
+        token version in the user's row), in collection_service through the outbox, usually before we answer."""
         user = await self._auth.current_user(token)
         violations = [] if current else [FieldViolation("current_password", "is required")]
         violations += password_violations(new, "new_password")
         if violations:
             raise InvalidInput(violations)
-        if not await self._hasher.verify(current, user.hashed_password):
-            raise WrongPassword()
+        await self._confirm(user, current, client_address)
         hashed = await self._hasher.hash(new)
         async with self._uow() as uow:
-            await uow.users.set_password_hash(user.id, hashed)
+            await uow.users.change_password(user.id, hashed)
+            await uow.outbox.add(REVOKE_TOKENS, user.id, self._clock())
             await uow.commit()
         log.info("password changed for user id=%d", user.id)
+        await self._drainer.drain_once()
 
-    async def delete_me(self, token: str) -> None:
+    async def delete_me(self, token: str, current_password: str, client_address: str) -> None:
         """The account goes at once; its cigars go through the outbox, now or once collection_service is back."""
         user = await self._auth.current_user(token)
+        await self._confirm(user, current_password, client_address)
         async with self._uow() as uow:
             await uow.users.delete(user.id, self._clock())
             await uow.outbox.add(DELETE_CIGARS, user.id, self._clock())

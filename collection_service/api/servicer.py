@@ -10,7 +10,7 @@ from google.protobuf import empty_pb2
 from service_kit.interceptors import ServicerContext
 from service_kit.metadata import caller_token
 
-from ..app.accounts import AccountDeletion
+from ..app.accounts import AccountEvents
 from ..app.cigars import Cigars
 from ..app.rules import build_patch
 from ..domain import PATCHABLE, Cigar, CigarFields, CigarFilter, PageRequest
@@ -32,7 +32,7 @@ def _add_cigars(container: Any, cigars: list[Cigar]) -> None:
 
 
 class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
-    def __init__(self, service: Cigars, accounts: AccountDeletion) -> None:
+    def __init__(self, service: Cigars, accounts: AccountEvents) -> None:
         self._service = service
         self._accounts = accounts
 
@@ -89,3 +89,9 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     ) -> collection_pb2.DeleteMyCigarsResponse:
         deleted = await self._accounts.delete_my_cigars(caller_token(context))
         return collection_pb2.DeleteMyCigarsResponse(deleted=deleted)
+
+    async def RevokeMyTokens(
+        self, request: collection_pb2.RevokeMyTokensRequest, context: ServicerContext
+    ) -> collection_pb2.RevokeMyTokensResponse:
+        await self._accounts.revoke_my_tokens(caller_token(context), request.min_token_version)
+        return collection_pb2.RevokeMyTokensResponse()

@@ -16,7 +16,7 @@ from ..domain import (
     NotCigarOwner,
     PageRequest,
 )
-from ..ports import CigarStore, TokenVerifier
+from ..ports import Callers, CigarStore
 from . import paging
 from .rules import check_cigar, check_filter, check_patch, page_size
 
@@ -28,7 +28,7 @@ class Cigars:
     owns no cigars and cannot add one (the store refuses), so the deletion is looked up only when a call
     by a token found nothing of its owner's: then the answer is 401, not 403/404 or an empty list."""
 
-    def __init__(self, cigars: CigarStore, tokens: TokenVerifier) -> None:
+    def __init__(self, cigars: CigarStore, tokens: Callers) -> None:
         self._cigars = cigars
         self._tokens = tokens
 

@@ -9,6 +9,10 @@ return {
     path = "/users/me",
     pattern = "^/users/me$",
     status = 204,
+    not_in_query = {
+      "currentPassword",
+      "current_password",
+    },
   },
   {
     rpc = "cigar.collection.v1.CollectionService.DeleteCigar",
@@ -59,6 +63,8 @@ return {
     pattern = "^/users/me$",
     status = 200,
     not_in_query = {
+      "currentPassword",
+      "current_password",
       "email",
     },
   },

@@ -14,7 +14,7 @@ import pytest
 
 from scripts.run_postgres import NAMES, postgres_urls
 from scripts.stack import Stack, StackConfig, prepare, start
-from tests.conftest import BACKENDS, PG_ADMIN_URL, Databases, database_url, free_port
+from tests.conftest import BACKENDS, MANY_REGISTRATIONS, PG_ADMIN_URL, Databases, database_url, free_port
 
 
 @dataclass
@@ -73,7 +73,7 @@ async def running(
         collection_metrics_port=free_port(),
         auth_database_url=urls["AUTH_DATABASE_URL"],
         collection_database_url=urls["COLLECTION_DATABASE_URL"],
-        extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json"},
+        extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json", **MANY_REGISTRATIONS},
     )
     prepare(config)
     log_path = var / "stack.log"

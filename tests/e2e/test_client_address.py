@@ -18,6 +18,7 @@ from scripts.stack import Stack, StackConfig, prepare, start
 from tests.conftest import free_port
 
 BURST = 12  # TOKEN_RATE_LIMIT_BURST of this stack: POST /token per address per minute
+REGISTRATIONS = 4  # REGISTRATION_RATE_LIMIT_BURST of this stack: POST /users/ per address per hour
 OWNER, ATTACKER = "127.0.0.3", "127.0.0.2"  # loopback addresses the clients connect from
 
 
@@ -57,7 +58,12 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A stack that trusts one proxy hop, and that proxy in front of it; the proxy's URL."""
     var: Path = tmp_path_factory.mktemp("behind-proxy")
     config = StackConfig.on_free_ports(
-        var, extra_env={"GATEWAY_XFF_TRUSTED_HOPS": "1", "TOKEN_RATE_LIMIT_BURST": str(BURST)}
+        var,
+        extra_env={
+            "GATEWAY_XFF_TRUSTED_HOPS": "1",
+            "TOKEN_RATE_LIMIT_BURST": str(BURST),
+            "REGISTRATION_RATE_LIMIT_BURST": str(REGISTRATIONS),
+        },
     )
     prepare(config)
     with (var / "stack.log").open("wb") as log:
@@ -110,3 +116,15 @@ def test_one_clients_flood_of_logins_is_limited_without_limiting_anyone_else(pro
         limited = login(flooder, name, "testpassword")
         assert limited.status_code == 429 and limited.headers.get("retry-after")
         assert login(owner, name, "testpassword").status_code == 200
+
+
+def test_registrations_are_limited_per_address_without_limiting_anyone_else(proxied: str) -> None:
+    with client(proxied, "127.0.0.5") as script, client(proxied, "127.0.0.6") as person:
+        names = [f"bulk_{uuid.uuid4().hex[:8]}" for _ in range(REGISTRATIONS + 1)]
+        statuses = [
+            script.post("/users/", json={"username": n, "email": f"{n}@example.com", "password": "testpassword"})
+            for n in names
+        ]
+        assert [r.status_code for r in statuses] == [201] * REGISTRATIONS + [429]
+        assert statuses[-1].headers.get("retry-after") == "3600"
+        register(person)  # another address registers as usual

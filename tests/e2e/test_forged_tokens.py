@@ -130,7 +130,8 @@ async def test_the_genuine_token_still_passes_both_services(
 
 
 def delete_me(http: httpx.Client, token: str) -> int:
-    return http.delete("/users/me/", headers={"Authorization": f"Bearer {token}"}).status_code
+    body = {"current_password": "testpassword"}
+    return http.request("DELETE", "/users/me/", json=body, headers={"Authorization": f"Bearer {token}"}).status_code
 
 
 async def test_the_token_of_a_deleted_user_is_refused_by_both_services_over_rest_and_grpc(

@@ -46,7 +46,8 @@ def emailed_token(running: Running, email: str, timeout: float = 5.0) -> str:
 
 def test_patch_users_me_changes_the_email_which_must_then_be_verified_again(frontend: Frontend) -> None:
     _, username, token = new_user(frontend)
-    response = frontend.client.patch("/users/me/", json={"email": f"{username}@new.example.com"}, headers=auth(token))
+    change = {"email": f"{username}@new.example.com", "current_password": "testpassword"}
+    response = frontend.client.patch("/users/me/", json=change, headers=auth(token))
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) >= {"id", "username", "email", "cigars", "email_verified"}
@@ -56,9 +57,12 @@ def test_patch_users_me_changes_the_email_which_must_then_be_verified_again(fron
 def test_patch_users_me_refuses_a_taken_or_invalid_email(frontend: Frontend) -> None:
     _, other, _ = new_user(frontend)
     _, _, token = new_user(frontend)
-    taken = frontend.client.patch("/users/me/", json={"email": f"{other}@example.com"}, headers=auth(token))
+    change = {"email": f"{other}@example.com", "current_password": "testpassword"}
+    taken = frontend.client.patch("/users/me/", json=change, headers=auth(token))
     assert taken.status_code == 409 and taken.json()["detail"]
-    bad = frontend.client.patch("/users/me", json={"email": "nope"}, headers=auth(token))
+    bad = frontend.client.patch(
+        "/users/me", json={"email": "nope", "current_password": "testpassword"}, headers=auth(token)
+    )
     assert bad.status_code == 400
     assert [v["field"] for d in bad.json()["details"] for v in d.get("field_violations", [])] == ["email"]
 
@@ -76,6 +80,8 @@ def test_a_password_change_is_204_and_needs_the_current_password(frontend: Front
         headers=auth(token),
     )
     assert (changed.status_code, changed.content) == (204, b"")
+    refused = frontend.client.get("/users/me/", headers=auth(token))  # every older token is revoked
+    assert refused.status_code == 401 and "log in again" in refused.json()["detail"]
     assert frontend.login(username).status_code == 400
     assert frontend.login(username, password="a brand new one").status_code == 200
 
@@ -83,7 +89,13 @@ def test_a_password_change_is_204_and_needs_the_current_password(frontend: Front
 def test_delete_users_me_is_204_deletes_the_cigars_and_refuses_the_token_everywhere(frontend: Frontend) -> None:
     user_id, username, token = new_user(frontend)
     cigar_ids = [frontend.client.post("/cigars/", json=CIGAR, headers=auth(token)).json()["id"] for _ in range(2)]
-    response = frontend.client.delete("/users/me/", headers=auth(token))
+    without = frontend.client.delete("/users/me/", headers=auth(token))
+    assert without.status_code == 400 and without.json()["details"][-1]["field_violations"][0]["field"] == (
+        "current_password"
+    )
+    response = frontend.client.request(
+        "DELETE", "/users/me/", json={"current_password": "testpassword"}, headers=auth(token)
+    )
     assert (response.status_code, response.content) == (204, b"")
     assert frontend.client.get("/users/me/", headers=auth(token)).status_code == 401
     assert frontend.client.post("/cigars/", json=CIGAR, headers=auth(token)).status_code == 401

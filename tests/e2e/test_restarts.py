@@ -17,6 +17,7 @@ import pytest
 
 from auth_service.adapters.keys import create_key_file
 from scripts.stack import ROOT, Stack, StackConfig, prepare, restart_service, start, stop_service
+from tests.conftest import MANY_REGISTRATIONS
 from tests.e2e.conftest import Frontend
 
 CIGAR = {"name": "Robusto", "brand": "Padrón", "rating": 4}
@@ -32,7 +33,7 @@ JWKS_MIN_REFRESH = 5.0
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, IO[bytes]]]:
     var = tmp_path_factory.mktemp("rotation")
     fast_outbox = {"AUTH_OUTBOX_POLL_SECONDS": "0.2", "AUTH_OUTBOX_MAX_BACKOFF_SECONDS": "0.5"}
-    config = StackConfig.on_free_ports(var, extra_env=fast_outbox)
+    config = StackConfig.on_free_ports(var, extra_env={**fast_outbox, **MANY_REGISTRATIONS})
     prepare(config)
     with (var / "stack.log").open("wb") as log:
         stack = start(config, log=log)
@@ -108,7 +109,8 @@ def test_an_account_deletion_completes_once_collection_service_is_back(own_stack
         cigar_id = client.post("/cigars/", json=CIGAR, headers=headers).json()["id"]
 
         stop_service(stack, "collection_service")
-        assert client.delete("/users/me/", headers=headers).status_code == 204  # accepted, cigars still pending
+        deleted = client.request("DELETE", "/users/me/", json={"current_password": "testpassword"}, headers=headers)
+        assert deleted.status_code == 204  # accepted, cigars still pending
         assert client.get("/users/me/", headers=headers).status_code == 401
         time.sleep(1.0)  # several failed attempts, each with back-off
         restart_service(stack, "collection_service", log)

@@ -9,7 +9,7 @@ import pytest
 from cigar.auth.v1 import auth_pb2
 from cigar.collection.v1 import collection_pb2
 
-from tests.integration.conftest import Services, bearer
+from tests.integration.conftest import Services, as_gateway, bearer
 
 PASSWORD = "correct horse battery"
 
@@ -31,7 +31,7 @@ async def test_a_new_email_is_stored_normalised_and_unverified(services: Service
     await services.register(name)
     token = await services.login(name)
     user = await services.auth.UpdateMe(
-        auth_pb2.UpdateMeRequest(email=f"{name}@NEW.example.com"), metadata=bearer(token)
+        auth_pb2.UpdateMeRequest(email=f"{name}@NEW.example.com", current_password=PASSWORD), metadata=bearer(token)
     )
     assert (user.email, user.email_verified) == (f"{name}@new.example.com", False)
     me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token))
@@ -43,7 +43,9 @@ async def test_an_email_of_another_user_is_already_exists_and_a_bad_one_is_inval
     await services.register(first)
     await services.register(second)
     token = await services.login(second)
-    taken = services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email=f"{first}@example.com"), metadata=bearer(token))
+    taken = services.auth.UpdateMe(
+        auth_pb2.UpdateMeRequest(email=f"{first}@example.com", current_password=PASSWORD), metadata=bearer(token)
+    )
     assert await code_of(taken) == grpc.StatusCode.ALREADY_EXISTS
     bad = services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email="not-an-email"), metadata=bearer(token))
     assert await code_of(bad) == grpc.StatusCode.INVALID_ARGUMENT
@@ -74,9 +76,9 @@ async def test_deleting_the_account_deletes_the_cigars_and_refuses_the_users_tok
     token = await services.login(name)
     await services.create_cigar(token)
     await services.create_cigar(token)
-    assert await code_of(services.auth.DeleteMe(auth_pb2.DeleteMeRequest(), metadata=bearer(token))) == (
-        grpc.StatusCode.OK
-    )
+    assert await code_of(
+        services.auth.DeleteMe(auth_pb2.DeleteMeRequest(current_password=PASSWORD), metadata=bearer(token))
+    ) == (grpc.StatusCode.OK)
     for call in (
         services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token)),
         services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token)),
@@ -122,9 +124,74 @@ async def test_a_token_sent_to_a_former_address_no_longer_verifies(services: Ser
     await services.register(name)
     old_token = services.verification_token(f"{name}@example.com")
     token = await services.login(name)
-    await services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email=f"{name}@other.example.com"), metadata=bearer(token))
+    await services.auth.UpdateMe(
+        auth_pb2.UpdateMeRequest(email=f"{name}@other.example.com", current_password=PASSWORD), metadata=bearer(token)
+    )
     assert await code_of(services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=old_token))) == (
         grpc.StatusCode.INVALID_ARGUMENT
     )
     new_token = services.verification_token(f"{name}@other.example.com")
     assert (await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=new_token))).email_verified
+
+
+async def test_a_password_change_refuses_every_older_token_in_both_services(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    old, other_session = await services.login(name), await services.login(name)
+    await services.create_cigar(old)
+    request = auth_pb2.ChangePasswordRequest(current_password=PASSWORD, new_password="brand new secret")
+    await services.auth.ChangePassword(request, metadata=bearer(old))
+    for token in (old, other_session):
+        for call in (
+            services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token)),
+            services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token)),
+            services.collection.CreateCigar(
+                collection_pb2.CreateCigarRequest(name="n", brand="b", rating=3), metadata=bearer(token)
+            ),
+        ):
+            assert await code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+    new = await services.login(name, "brand new secret")
+    mine = await services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(new))
+    assert len(mine.cigars) == 1  # the collection is the user's still
+    assert (await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(new))).username == name
+
+
+async def test_a_stolen_token_cannot_guess_its_way_to_a_new_password(services: Services) -> None:
+    name, thief = unique(), "198.51.100.66"
+    await services.register(name)
+    stolen = await services.login(name)
+    metadata = (*bearer(stolen), *as_gateway(thief))
+
+    def change(current: str):
+        request = auth_pb2.ChangePasswordRequest(current_password=current, new_password="the thief's own one")
+        return services.auth.ChangePassword(request, metadata=metadata)
+
+    assert [await code_of(change(f"guess {i}")) for i in range(5)] == [grpc.StatusCode.INVALID_ARGUMENT] * 5
+    assert await code_of(change(PASSWORD)) == grpc.StatusCode.RESOURCE_EXHAUSTED  # the right one, too late
+    delete = services.auth.DeleteMe(auth_pb2.DeleteMeRequest(current_password=PASSWORD), metadata=metadata)
+    assert await code_of(delete) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert await services.login(name)  # the owner, from their own address, still logs in with the old password
+
+
+async def test_changing_the_email_or_deleting_the_account_needs_the_password(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    token = await services.login(name)
+    for current in ("", "not it"):
+        email = auth_pb2.UpdateMeRequest(email=f"{name}@evil.example.com", current_password=current)
+        assert await code_of(services.auth.UpdateMe(email, metadata=bearer(token))) == grpc.StatusCode.INVALID_ARGUMENT
+        delete = auth_pb2.DeleteMeRequest(current_password=current)
+        assert await code_of(services.auth.DeleteMe(delete, metadata=bearer(token))) == grpc.StatusCode.INVALID_ARGUMENT
+    me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(token))
+    assert me.email == f"{name}@example.com"
+
+
+async def test_an_access_token_cannot_revoke_tokens_through_the_internal_rpc(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    token = await services.login(name)
+    call = services.collection.RevokeMyTokens(
+        collection_pb2.RevokeMyTokensRequest(min_token_version=99), metadata=bearer(token)
+    )
+    assert await code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+    await services.create_cigar(token)  # still good

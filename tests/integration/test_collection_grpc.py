@@ -55,7 +55,7 @@ async def test_a_token_signed_by_another_key_is_refused(services: Services, tmp_
 
     stranger = create_key_file(tmp_path / "stranger.pem")
     forged = JwtIssuer(stranger, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
-    token = forged.issue(1).access_token
+    token = forged.issue(1, 0).access_token
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await services.create_cigar(token)
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -31,7 +31,7 @@ from tests.integration.conftest import bearer
 def token_signed_with(key: SigningKey | Path) -> str:
     key = load_signing_key(key) if isinstance(key, Path) else key
     issuer = JwtIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=5), lambda: datetime.now(UTC))
-    return issuer.issue(1).access_token
+    return issuer.issue(1, 0).access_token
 
 
 async def create(stub: collection_pb2_grpc.CollectionServiceStub, token: str) -> pb.Cigar:

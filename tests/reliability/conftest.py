@@ -17,13 +17,14 @@ import httpx
 import pytest
 
 from scripts.stack import ROOT, Stack, StackConfig, prepare, start, wait_grpc_serving
-from tests.conftest import free_port
+from tests.conftest import MANY_REGISTRATIONS, free_port
 from tests.reliability.pgcluster import ThrowawayPostgres
 
 PASSWORD = "reliable-password"
 # Every client here is 127.0.0.1, and the fuzzers fail hundreds of logins: with brute-force throttling on,
 # the address would be locked for the rest of the run. Throttling has its own tests (tests/e2e, integration).
 NO_THROTTLING = {
+    **MANY_REGISTRATIONS,
     "TOKEN_RATE_LIMIT_BURST": "1000000",
     "AUTH_THROTTLE_DELAY_STEP_SECONDS": "0",
     "AUTH_THROTTLE_PAIR_LOCK_AFTER": "1000000",

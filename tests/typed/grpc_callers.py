@@ -87,6 +87,13 @@ class Collection(collection_pb2_grpc.CollectionServiceServicer):
     ) -> collection_pb2.DeleteMyCigarsResponse:
         return collection_pb2.DeleteMyCigarsResponse(deleted=0)
 
+    async def RevokeMyTokens(
+        self,
+        request: collection_pb2.RevokeMyTokensRequest,
+        context: Context[collection_pb2.RevokeMyTokensRequest, object],
+    ) -> collection_pb2.RevokeMyTokensResponse:
+        return collection_pb2.RevokeMyTokensResponse()
+
 
 class PartialAuth(auth_pb2_grpc.AuthServiceServicer):
     """A servicer that implements one RPC (the others answer UNIMPLEMENTED at run time) is abstract to mypy."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from auth_service.domain import Cigar as AuthCigar
-from auth_service.domain import EmailTaken, LoginCounter, NewUser, User, UsernameTaken
+from auth_service.domain import EmailTaken, LoginCounter, NewUser, OutboxItem, User, UsernameTaken
 from collection_service.domain import Cigar, CigarFields, CigarFilter
 from service_kit.tokens import TokenRejected
 
@@ -27,6 +27,13 @@ class FakeUsers:
 
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], hashed_password=hashed_password)
+
+    async def change_password(self, user_id: int, hashed_password: str) -> int:
+        user = self.rows[user_id]
+        self.rows[user_id] = dataclasses.replace(
+            user, hashed_password=hashed_password, token_version=user.token_version + 1
+        )
+        return user.token_version + 1
 
     async def update_email(self, user_id: int, email: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], email=email, email_verified=False)
@@ -71,12 +78,29 @@ class FakeCounters:
         self.rows[known] = dataclasses.replace(old, last_success_at=now)
 
 
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.items: list[OutboxItem] = []
+
+    async def add(self, kind: str, user_id: int, now: datetime) -> None:
+        self.items.append(OutboxItem(len(self.items) + 1, kind, user_id, 0))
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        return self.items[:limit]
+
+    async def done(self, item_id: int) -> None:
+        self.items = [i for i in self.items if i.id != item_id]
+
+
 class FakeAuthUow:
     """Shares one store across units of work; staged writes land only on commit."""
 
-    def __init__(self, users: FakeUsers, counters: FakeCounters | None = None) -> None:
+    def __init__(
+        self, users: FakeUsers, counters: FakeCounters | None = None, outbox: FakeOutbox | None = None
+    ) -> None:
         self._committed = users
         self._committed_counters = counters or FakeCounters()
+        self._committed_outbox = outbox or FakeOutbox()
         self.commits = 0
 
     async def __aenter__(self) -> FakeAuthUow:
@@ -84,6 +108,8 @@ class FakeAuthUow:
         self.users.rows = dict(self._committed.rows)
         self.counters = FakeCounters()
         self.counters.rows = dict(self._committed_counters.rows)
+        self.outbox = FakeOutbox()
+        self.outbox.items = list(self._committed_outbox.items)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -92,7 +118,23 @@ class FakeAuthUow:
     async def commit(self) -> None:
         self._committed.rows = dict(self.users.rows)
         self._committed_counters.rows = dict(self.counters.rows)
+        self._committed_outbox.items = list(self.outbox.items)
         self.commits += 1
+
+
+class FakeCollectionAccounts:
+    """What collection_service was told about accounts."""
+
+    def __init__(self) -> None:
+        self.deleted: list[int] = []
+        self.revoked: list[tuple[int, int]] = []
+
+    async def delete_cigars(self, user_id: int) -> int:
+        self.deleted.append(user_id)
+        return 0
+
+    async def revoke_tokens(self, user_id: int, min_version: int) -> None:
+        self.revoked.append((user_id, min_version))
 
 
 class FakeDirectory:

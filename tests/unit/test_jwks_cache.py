@@ -165,7 +165,7 @@ async def test_the_verifier_checks_a_signature_once_until_the_key_set_changes(tm
     auth = FakeAuth([a, b])
     cache = JwksCache(auth, min_interval=0, monotonic=Clock())
     verifier = JwtVerifier(cache, "cigar-auth", "cigar-api", lambda: now[0])
-    token = JwtIssuer(a_key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: now[0]).issue(9).access_token
+    token = JwtIssuer(a_key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: now[0]).issue(9, 0).access_token
     decodes = []
     real_decode = jwt.decode
     monkeypatch.setattr(jwt, "decode", lambda *args, **kw: decodes.append(1) or real_decode(*args, **kw))

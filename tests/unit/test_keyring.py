@@ -21,7 +21,7 @@ KEEP = 2 * LIFETIME
 
 def issue(path: Path, at: datetime, user_id: int = 1) -> str:
     ring = load_key_ring(path, at, KEEP)
-    return JwtIssuer(ring.current, "i", "a", LIFETIME, lambda: at).issue(user_id).access_token
+    return JwtIssuer(ring.current, "i", "a", LIFETIME, lambda: at).issue(user_id, 0).access_token
 
 
 def verify(path: Path, token: str, at: datetime) -> int:

@@ -12,6 +12,7 @@ from auth_service.adapters.keys import create_key_file
 from auth_service.adapters.passwords import PasslibHasher
 from auth_service.adapters.tokens import JwtIssuer
 from auth_service.api.peer import GatewaySecretError, client_address, peer_ip, read_gateway_secret
+from auth_service.app.password_check import PasswordCheck
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.rules import check_registration, common_passwords
 from auth_service.app.throttle import Throttle, ThrottlePolicy
@@ -46,9 +47,10 @@ class Login:
         async def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
 
-        self.service = PasswordGrant(
-            lambda: FakeAuthUow(self.users, counters), self.hasher, issuer, Throttle(POLICY), self.clock, sleep
+        self.passwords = PasswordCheck(
+            lambda: FakeAuthUow(self.users, counters), self.hasher, Throttle(POLICY), self.clock, sleep
         )
+        self.service = PasswordGrant(self.passwords, issuer)
 
     async def add_user(self, name: str, hashed: str) -> None:
         await self.users.add(NewUser(name, f"{name}@example.com", hashed))
@@ -137,9 +139,7 @@ async def test_a_bcrypt_hash_is_replaced_by_argon2id_at_the_next_successful_logi
 async def test_unverified_users_may_log_in_unless_the_setting_forbids_it(login: Login, tmp_path: Path) -> None:
     assert await login.attempt("alice", "correct horse", OWNER) == "ok"
     issuer = JwtIssuer(create_key_file(tmp_path / "k2.pem"), "i", "a", timedelta(minutes=30), login.clock)
-    strict = PasswordGrant(
-        lambda: FakeAuthUow(login.users), login.hasher, issuer, Throttle(POLICY), login.clock, allow_unverified=False
-    )
+    strict = PasswordGrant(login.passwords, issuer, allow_unverified=False)
     with pytest.raises(EmailNotVerified):
         await strict.issue_token("password", "alice", "correct horse", OWNER)
     with pytest.raises(InvalidCredentials):  # a wrong password still says nothing about verification

@@ -43,14 +43,14 @@ def b64(data: dict) -> str:
 
 async def test_a_fresh_token_verifies_to_its_user_id(key) -> None:
     issuer, verifier = make(key, Clock(NOW))
-    assert await verifier.user_id(issuer.issue(42).access_token) == 42
+    assert await verifier.user_id(issuer.issue(42, 0).access_token) == 42
 
 
 async def test_a_token_expires_after_its_lifetime(key) -> None:
     clock = Clock(NOW)
     issuer, verifier = make(key, clock)
-    token = issuer.issue(1).access_token
-    assert issuer.issue(1).expires_in == 1800
+    token = issuer.issue(1, 0).access_token
+    assert issuer.issue(1, 0).expires_in == 1800
     clock.now = NOW + timedelta(minutes=29, seconds=59)
     assert await verifier.user_id(token) == 1
     clock.now = NOW + timedelta(minutes=30)

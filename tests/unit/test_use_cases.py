@@ -12,6 +12,7 @@ from auth_service.adapters.passwords import PasslibHasher
 from auth_service.adapters.tokens import JwtIssuer
 from auth_service.app.authentication import Authenticator
 from auth_service.app.outbox import OutboxDrainer
+from auth_service.app.password_check import PasswordCheck
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.profile import Profiles
 from auth_service.app.registration import Registration
@@ -22,14 +23,18 @@ from auth_service.domain import (
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
+    TooManyAttempts,
     UnsupportedGrantType,
     UsernameTaken,
+    WrongPassword,
 )
 from service_kit.tokens import JwtVerifier, StaticKeySet
 from tests.unit.fakes import (
     FakeAuthUow,
+    FakeCollectionAccounts,
     FakeCounters,
     FakeDirectory,
+    FakeOutbox,
     FakeUsers,
     FakeVerification,
 )
@@ -44,6 +49,8 @@ class Auth:
         self.register_user = registration.register
         self.get_me = profiles.get_me
         self.update_me = profiles.update_me
+        self.change_password = profiles.change_password
+        self.delete_me = profiles.delete_me
         self._grant = grant
 
     async def issue_token(self, grant_type: str, username: str, password: str, address: str = "203.0.113.7"):
@@ -58,15 +65,24 @@ def auth(tmp_path: Path):
     directory = FakeDirectory()
     hasher = PasslibHasher(workers=1)
     verification = FakeVerification()
-    uow = lambda: FakeAuthUow(users, counters)  # noqa: E731
+    collection = FakeCollectionAccounts()
+    outbox = FakeOutbox()
+    uow = lambda: FakeAuthUow(users, counters, outbox)  # noqa: E731
     issuer = JwtIssuer(key, "cigar-auth", "cigar-api", timedelta(minutes=30), lambda: NOW)
     authenticator = Authenticator(
         JwtVerifier(StaticKeySet({key.kid: key.public_key}), "cigar-auth", "cigar-api", lambda: NOW), users
     )
-    drainer = OutboxDrainer(uow, cleaner=None, clock=lambda: NOW, poll_seconds=1, max_backoff_seconds=1)  # type: ignore[arg-type]
-    profiles = Profiles(uow, authenticator, hasher, directory, verification, drainer, lambda: NOW)
-    grant = PasswordGrant(uow, hasher, issuer, Throttle(ThrottlePolicy()), lambda: NOW)
-    yield Auth(Registration(uow, hasher, verification), grant, profiles), users, directory
+    drainer = OutboxDrainer(uow, collection, clock=lambda: NOW, poll_seconds=1, max_backoff_seconds=1)
+
+    async def no_delay(seconds: float) -> None:  # the throttle's delays, without waiting them out
+        pass
+
+    passwords = PasswordCheck(uow, hasher, Throttle(ThrottlePolicy()), lambda: NOW, sleep=no_delay)
+    profiles = Profiles(uow, authenticator, passwords, hasher, directory, verification, drainer, lambda: NOW)
+    grant = PasswordGrant(passwords, issuer)
+    auth = Auth(Registration(uow, hasher, verification), grant, profiles)
+    auth.collection = collection  # type: ignore[attr-defined]
+    yield auth, users, directory
     hasher.close()
 
 
@@ -139,8 +155,37 @@ async def test_update_me_answers_the_changed_user_with_their_cigars_in_one_use_c
     token = (await service.issue_token("", "alice", "correct horse")).access_token
     cigar = AuthCigar(id=3, name="n", brand="b", origin="", flavor_notes="", rating=4, owner_id=user.id)
     directory.by_token[token] = [cigar]
-    profile = await service.update_me(token, "Alice@Example.org")
+    profile = await service.update_me(token, "Alice@Example.org", "correct horse", "203.0.113.7")
     assert (profile.user.email, profile.user.email_verified, profile.cigars) == ("Alice@example.org", False, [cigar])
     assert users.rows[user.id].email == "Alice@example.org"
-    unchanged = await service.update_me(token, None)
+    unchanged = await service.update_me(token, None, "", "203.0.113.7")
     assert unchanged.user.email == "Alice@example.org" and unchanged.cigars == [cigar]
+
+
+async def test_a_password_change_revokes_every_older_token_here_and_tells_collection_service(auth) -> None:
+    service, users, _ = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    old = (await service.issue_token("", "alice", "correct horse")).access_token
+    await service.change_password(old, "correct horse", "a new passphrase", "203.0.113.7")
+    assert users.rows[user.id].token_version == 1
+    assert service.collection.revoked == [(user.id, 1)]  # through the outbox, drained before the answer
+    with pytest.raises(InvalidToken, match="revoked"):
+        await service.get_me(old)
+    new = (await service.issue_token("", "alice", "a new passphrase")).access_token
+    assert (await service.get_me(new)).user.id == user.id
+
+
+async def test_sensitive_changes_need_the_current_password_and_count_its_failures_like_logins(auth) -> None:
+    service, users, _ = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    token = (await service.issue_token("", "alice", "correct horse")).access_token
+    with pytest.raises(InvalidInput, match="current_password"):
+        await service.update_me(token, "new@example.com", "", "203.0.113.7")
+    with pytest.raises(InvalidInput, match="current_password"):
+        await service.delete_me(token, "", "203.0.113.7")
+    for _ in range(5):  # a stolen token guessing the password
+        with pytest.raises(WrongPassword):
+            await service.change_password(token, "guess", "a new passphrase", "198.51.100.66")
+    with pytest.raises(TooManyAttempts):  # locked from there, even with the right one
+        await service.delete_me(token, "correct horse", "198.51.100.66")
+    assert users.rows[user.id].email == "alice@example.com" and users.rows[user.id].token_version == 0

@@ -38,6 +38,8 @@ class UserRow(Base):
     # Deleted accounts stay as scrubbed rows, so that their ids are never handed out again
     # (SQLite reuses the highest rowid) and their tokens can never belong to someone else.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Raised by every password change; access tokens carry the version they were issued under (ver).
+    token_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class LoginCounterRow(Base):

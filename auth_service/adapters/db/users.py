@@ -20,23 +20,24 @@ from .models import UserRow
 def _to_domain(row: UserRow | Row[Any]) -> User:  # a Core Row has the same attributes
     return User(
         id=row.id, username=row.username, email=row.email, hashed_password=row.hashed_password,
-        email_verified=row.email_verified,
+        email_verified=row.email_verified, token_version=row.token_version,
     )  # fmt: skip
 
 
 _GET = select(
-    UserRow.id, UserRow.username, UserRow.email, UserRow.hashed_password, UserRow.email_verified, UserRow.deleted_at
-).where(UserRow.id == bindparam("id", type_=Integer))
+    UserRow.id, UserRow.username, UserRow.email, UserRow.hashed_password, UserRow.email_verified,
+    UserRow.token_version, UserRow.deleted_at,
+).where(UserRow.id == bindparam("id", type_=Integer))  # fmt: skip
 
 
 def _live_user(row: Sequence[Any]) -> User | None:
     """A row of _GET, from a session or the driver (both index by position); None for a deleted user,
     whose row is kept, scrubbed."""
-    user_id, username, email, hashed_password, email_verified, deleted_at = row
+    user_id, username, email, hashed_password, email_verified, token_version, deleted_at = row
     if deleted_at is not None:
         return None
     return User(id=user_id, username=username, email=email, hashed_password=hashed_password,
-                email_verified=bool(email_verified))  # fmt: skip
+                email_verified=bool(email_verified), token_version=token_version)  # fmt: skip
 
 
 class SqlUserLookup:
@@ -72,6 +73,18 @@ class SqlUserRepository:
         await self._session.execute(
             update(UserRow).where(UserRow.id == user_id).values(hashed_password=hashed_password)
         )
+
+    async def change_password(self, user_id: int, hashed_password: str) -> int:
+        """The new hash, and a token version one higher (returned): every token issued before is revoked."""
+        version = await self._session.scalar(
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(hashed_password=hashed_password, token_version=UserRow.token_version + 1)
+            .returning(UserRow.token_version)
+        )
+        if version is None:
+            raise LookupError(f"no user id={user_id}")  # the caller holds a live user's id: never here
+        return int(version)
 
     async def update_email(self, user_id: int, email: str) -> None:
         """A new address is unverified until proven. A race on the unique index still ends as EmailTaken."""

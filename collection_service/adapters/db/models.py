@@ -42,3 +42,15 @@ class DeletedUserRow(Base):
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TokenRevocationRow(Base):
+    """A revocation of a user's access tokens below a version (their password changed). Append-only, so that
+    every process reads the new ones after the last it has seen (adapters/db/revocations.py)."""
+
+    __tablename__ = "token_revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    min_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -28,7 +28,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x8b\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x16\n\x08username\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x0e\n\x0cGetMeRequest\"/\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"\x11\n\x0f\x44\x65leteMeRequest\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\xe2\x07\n\x0b\x41uthService\x12\x65\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x0b\x08\x01\x10\xc9\x01(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12\xe8\x01\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\xa3\x01\xea\xe0\x18\x8d\x01\x08\x01 \x01\x32\x02\xad\x03:D\n\rCache-Control\x12\x08no-store\x1a)Always `no-store` (RFC 6749 section 5.1).:=\n\x06Pragma\x12\x08no-cache\x1a)Always `no-cache` (RFC 6749 section 5.1).\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12T\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\x19\xea\xe0\x18\x04\x08\x02(\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x61\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x08\x08\x02(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12\x85\x01\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"&\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12i\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x1c\xea\xe0\x18\x07\x08\x02\x10\xcc\x01(\x01\x82\xd3\xe4\x93\x02\x0b*\t/users/me\x12\x65\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x1e\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12n\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"$\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x8b\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x16\n\x08username\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x0e\n\x0cGetMeRequest\"O\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1e\n\x10\x63urrent_password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"2\n\x0f\x44\x65leteMeRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\xe5\x07\n\x0b\x41uthService\x12\x65\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x0b\x08\x01\x10\xc9\x01(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12\xe8\x01\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\xa3\x01\xea\xe0\x18\x8d\x01\x08\x01 \x01\x32\x02\xad\x03:D\n\rCache-Control\x12\x08no-store\x1a)Always `no-store` (RFC 6749 section 5.1).:=\n\x06Pragma\x12\x08no-cache\x1a)Always `no-cache` (RFC 6749 section 5.1).\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12T\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\x19\xea\xe0\x18\x04\x08\x02(\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x61\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x08\x08\x02(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12\x85\x01\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"&\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12l\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x1f\xea\xe0\x18\x07\x08\x02\x10\xcc\x01(\x01\x82\xd3\xe4\x93\x02\x0e*\t/users/me:\x01*\x12\x65\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x1e\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12n\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"$\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,10 +51,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOKENREQUEST'].fields_by_name['username']._serialized_options = b'\342A\001\002'
   _globals['_TOKENREQUEST'].fields_by_name['password']._loaded_options = None
   _globals['_TOKENREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEMEREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_UPDATEMEREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\001\004'
   _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
   _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\002\002\004'
   _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._loaded_options = None
   _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._serialized_options = b'\342A\002\002\004'
+  _globals['_DELETEMEREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_DELETEMEREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\002\002\004'
   _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._loaded_options = None
   _globals['_VERIFYEMAILREQUEST'].fields_by_name['token']._serialized_options = b'\342A\001\002'
   _globals['_AUTHSERVICE'].methods_by_name['CreateUser']._loaded_options = None
@@ -68,7 +72,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\352\340\030\005\010\002\020\314\001\202\323\344\223\002\027\"\022/users/me/password:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._serialized_options = b'\352\340\030\007\010\002\020\314\001(\001\202\323\344\223\002\013*\t/users/me'
+  _globals['_AUTHSERVICE'].methods_by_name['DeleteMe']._serialized_options = b'\352\340\030\007\010\002\020\314\001(\001\202\323\344\223\002\016*\t/users/me:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['VerifyEmail']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['VerifyEmail']._serialized_options = b'\352\340\030\002\010\001\202\323\344\223\002\022\"\r/users/verify:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._loaded_options = None
@@ -84,23 +88,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMEREQUEST']._serialized_start=622
   _globals['_GETMEREQUEST']._serialized_end=636
   _globals['_UPDATEMEREQUEST']._serialized_start=638
-  _globals['_UPDATEMEREQUEST']._serialized_end=685
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=687
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=772
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=774
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=798
-  _globals['_DELETEMEREQUEST']._serialized_start=800
-  _globals['_DELETEMEREQUEST']._serialized_end=817
-  _globals['_DELETEMERESPONSE']._serialized_start=819
-  _globals['_DELETEMERESPONSE']._serialized_end=837
-  _globals['_VERIFYEMAILREQUEST']._serialized_start=839
-  _globals['_VERIFYEMAILREQUEST']._serialized_end=880
-  _globals['_GETJWKSREQUEST']._serialized_start=882
-  _globals['_GETJWKSREQUEST']._serialized_end=898
-  _globals['_GETJWKSRESPONSE']._serialized_start=900
-  _globals['_GETJWKSRESPONSE']._serialized_end=951
-  _globals['_JWK']._serialized_start=953
-  _globals['_JWK']._serialized_end=1034
-  _globals['_AUTHSERVICE']._serialized_start=1037
-  _globals['_AUTHSERVICE']._serialized_end=2031
+  _globals['_UPDATEMEREQUEST']._serialized_end=717
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=719
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=804
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=806
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=830
+  _globals['_DELETEMEREQUEST']._serialized_start=832
+  _globals['_DELETEMEREQUEST']._serialized_end=882
+  _globals['_DELETEMERESPONSE']._serialized_start=884
+  _globals['_DELETEMERESPONSE']._serialized_end=902
+  _globals['_VERIFYEMAILREQUEST']._serialized_start=904
+  _globals['_VERIFYEMAILREQUEST']._serialized_end=945
+  _globals['_GETJWKSREQUEST']._serialized_start=947
+  _globals['_GETJWKSREQUEST']._serialized_end=963
+  _globals['_GETJWKSRESPONSE']._serialized_start=965
+  _globals['_GETJWKSRESPONSE']._serialized_end=1016
+  _globals['_JWK']._serialized_start=1018
+  _globals['_JWK']._serialized_end=1099
+  _globals['_AUTHSERVICE']._serialized_start=1102
+  _globals['_AUTHSERVICE']._serialized_end=2099
 # @@protoc_insertion_point(module_scope)

@@ -65,10 +65,12 @@ class GetMeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class UpdateMeRequest(_message.Message):
-    __slots__ = ("email",)
+    __slots__ = ("email", "current_password")
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     email: str
-    def __init__(self, email: _Optional[str] = ...) -> None: ...
+    current_password: str
+    def __init__(self, email: _Optional[str] = ..., current_password: _Optional[str] = ...) -> None: ...
 
 class ChangePasswordRequest(_message.Message):
     __slots__ = ("current_password", "new_password")
@@ -83,8 +85,10 @@ class ChangePasswordResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class DeleteMeRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("current_password",)
+    CURRENT_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    current_password: str
+    def __init__(self, current_password: _Optional[str] = ...) -> None: ...
 
 class DeleteMeResponse(_message.Message):
     __slots__ = ()

@@ -123,14 +123,17 @@ class AuthServiceServicer:
 
     def UpdateMe(self, request, context):
         """Changes the caller's own profile; only the fields present change. A new
-        email must be verified again. REST: `PATCH /users/me/`.
+        email must be verified again, and changing it needs the current password.
+        REST: `PATCH /users/me/`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ChangePassword(self, request, context):
-        """Changes the caller's password; needs the current one.
+        """Changes the caller's password; needs the current one. Every access token
+        issued before the change stops working, in both services, within seconds:
+        log in again with the new password.
         REST: `POST /users/me/password`, answered `204 No Content`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -57,10 +57,13 @@ class AuthServiceStub:
     """
     UpdateMe: _grpc.UnaryUnaryMultiCallable[_auth_pb2.UpdateMeRequest, _auth_pb2.User]
     """Changes the caller's own profile; only the fields present change. A new
-    email must be verified again. REST: `PATCH /users/me/`.
+    email must be verified again, and changing it needs the current password.
+    REST: `PATCH /users/me/`.
     """
     ChangePassword: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ChangePasswordRequest, _auth_pb2.ChangePasswordResponse]
-    """Changes the caller's password; needs the current one.
+    """Changes the caller's password; needs the current one. Every access token
+    issued before the change stops working, in both services, within seconds:
+    log in again with the new password.
     REST: `POST /users/me/password`, answered `204 No Content`.
     """
     DeleteMe: _grpc.UnaryUnaryMultiCallable[_auth_pb2.DeleteMeRequest, _auth_pb2.DeleteMeResponse]
@@ -107,10 +110,13 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """
     UpdateMe: _aio.UnaryUnaryMultiCallable[_auth_pb2.UpdateMeRequest, _auth_pb2.User]  # type: ignore[assignment]
     """Changes the caller's own profile; only the fields present change. A new
-    email must be verified again. REST: `PATCH /users/me/`.
+    email must be verified again, and changing it needs the current password.
+    REST: `PATCH /users/me/`.
     """
     ChangePassword: _aio.UnaryUnaryMultiCallable[_auth_pb2.ChangePasswordRequest, _auth_pb2.ChangePasswordResponse]  # type: ignore[assignment]
-    """Changes the caller's password; needs the current one.
+    """Changes the caller's password; needs the current one. Every access token
+    issued before the change stops working, in both services, within seconds:
+    log in again with the new password.
     REST: `POST /users/me/password`, answered `204 No Content`.
     """
     DeleteMe: _aio.UnaryUnaryMultiCallable[_auth_pb2.DeleteMeRequest, _auth_pb2.DeleteMeResponse]  # type: ignore[assignment]
@@ -178,7 +184,8 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.User, _abc.Awaitable[_auth_pb2.User]]:
         """Changes the caller's own profile; only the fields present change. A new
-        email must be verified again. REST: `PATCH /users/me/`.
+        email must be verified again, and changing it needs the current password.
+        REST: `PATCH /users/me/`.
         """
 
     @_abc_1.abstractmethod
@@ -187,7 +194,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.ChangePasswordRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.ChangePasswordResponse, _abc.Awaitable[_auth_pb2.ChangePasswordResponse]]:
-        """Changes the caller's password; needs the current one.
+        """Changes the caller's password; needs the current one. Every access token
+        issued before the change stops working, in both services, within seconds:
+        log in again with the new password.
         REST: `POST /users/me/password`, answered `204 No Content`.
         """
 

@@ -128,3 +128,13 @@ class DeleteMyCigarsResponse(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: int
     def __init__(self, deleted: _Optional[int] = ...) -> None: ...
+
+class RevokeMyTokensRequest(_message.Message):
+    __slots__ = ("min_token_version",)
+    MIN_TOKEN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    min_token_version: int
+    def __init__(self, min_token_version: _Optional[int] = ...) -> None: ...
+
+class RevokeMyTokensResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

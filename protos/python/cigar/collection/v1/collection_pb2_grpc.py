@@ -79,6 +79,11 @@ class CollectionServiceStub:
                 request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.SerializeToString,
                 response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.FromString,
                 _registered_method=True)
+        self.RevokeMyTokens = channel.unary_unary(
+                '/cigar.collection.v1.CollectionService/RevokeMyTokens',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensRequest.SerializeToString,
+                response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensResponse.FromString,
+                _registered_method=True)
 
 
 class CollectionServiceServicer:
@@ -143,11 +148,21 @@ class CollectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteMyCigars(self, request, context):
-        """--- account deletion ---
+        """--- account events from AuthService ---
         Deletes every cigar of a deleted account and refuses that user's tokens
         from then on. Internal: called by AuthService (no REST route), with a
         short-lived token whose audience is "cigar-account-deletion", which no
         other RPC accepts. Idempotent, so AuthService may retry it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeMyTokens(self, request, context):
+        """Refuses the account's access tokens whose version (their `ver` claim) is
+        below `min_token_version`: AuthService raises the version when the password
+        changes. Internal, authorised like DeleteMyCigars; idempotent (a lower
+        version than one already known changes nothing).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -190,6 +205,11 @@ def add_CollectionServiceServicer_to_server(servicer, server):
                     servicer.DeleteMyCigars,
                     request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.FromString,
                     response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.SerializeToString,
+            ),
+            'RevokeMyTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeMyTokens,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensRequest.FromString,
+                    response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +410,33 @@ class CollectionService:
             '/cigar.collection.v1.CollectionService/DeleteMyCigars',
             cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsRequest.SerializeToString,
             cigar_dot_collection_dot_v1_dot_collection__pb2.DeleteMyCigarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeMyTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/RevokeMyTokens',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensRequest.SerializeToString,
+            cigar_dot_collection_dot_v1_dot_collection__pb2.RevokeMyTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,11 +68,17 @@ class CollectionServiceStub:
     what AuthService.GetMe uses, forwarding the caller's bearer token.
     """
     DeleteMyCigars: _grpc.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]
-    """--- account deletion ---
+    """--- account events from AuthService ---
     Deletes every cigar of a deleted account and refuses that user's tokens
     from then on. Internal: called by AuthService (no REST route), with a
     short-lived token whose audience is "cigar-account-deletion", which no
     other RPC accepts. Idempotent, so AuthService may retry it.
+    """
+    RevokeMyTokens: _grpc.UnaryUnaryMultiCallable[_collection_pb2.RevokeMyTokensRequest, _collection_pb2.RevokeMyTokensResponse]
+    """Refuses the account's access tokens whose version (their `ver` claim) is
+    below `min_token_version`: AuthService raises the version when the password
+    changes. Internal, authorised like DeleteMyCigars; idempotent (a lower
+    version than one already known changes nothing).
     """
 
 @_typing.type_check_only
@@ -114,11 +120,17 @@ class CollectionServiceAsyncStub(CollectionServiceStub):
     what AuthService.GetMe uses, forwarding the caller's bearer token.
     """
     DeleteMyCigars: _aio.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]  # type: ignore[assignment]
-    """--- account deletion ---
+    """--- account events from AuthService ---
     Deletes every cigar of a deleted account and refuses that user's tokens
     from then on. Internal: called by AuthService (no REST route), with a
     short-lived token whose audience is "cigar-account-deletion", which no
     other RPC accepts. Idempotent, so AuthService may retry it.
+    """
+    RevokeMyTokens: _aio.UnaryUnaryMultiCallable[_collection_pb2.RevokeMyTokensRequest, _collection_pb2.RevokeMyTokensResponse]  # type: ignore[assignment]
+    """Refuses the account's access tokens whose version (their `ver` claim) is
+    below `min_token_version`: AuthService raises the version when the password
+    changes. Internal, authorised like DeleteMyCigars; idempotent (a lower
+    version than one already known changes nothing).
     """
 
 class CollectionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -199,11 +211,23 @@ class CollectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _collection_pb2.DeleteMyCigarsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_collection_pb2.DeleteMyCigarsResponse, _abc.Awaitable[_collection_pb2.DeleteMyCigarsResponse]]:
-        """--- account deletion ---
+        """--- account events from AuthService ---
         Deletes every cigar of a deleted account and refuses that user's tokens
         from then on. Internal: called by AuthService (no REST route), with a
         short-lived token whose audience is "cigar-account-deletion", which no
         other RPC accepts. Idempotent, so AuthService may retry it.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeMyTokens(
+        self,
+        request: _collection_pb2.RevokeMyTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_collection_pb2.RevokeMyTokensResponse, _abc.Awaitable[_collection_pb2.RevokeMyTokensResponse]]:
+        """Refuses the account's access tokens whose version (their `ver` claim) is
+        below `min_token_version`: AuthService raises the version when the password
+        changes. Internal, authorised like DeleteMyCigars; idempotent (a lower
+        version than one already known changes nothing).
         """
 
 def add_CollectionServiceServicer_to_server(servicer: CollectionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
