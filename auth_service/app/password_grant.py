@@ -18,6 +18,7 @@ from ..domain import (
     UnsupportedGrantType,
 )
 from ..ports import Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from .rules import given_password_violations
 from .throttle import Throttle, ThrottleKeys
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,10 @@ class PasswordGrant:
     async def issue_token(self, grant_type: str, username: str, password: str, client_address: str) -> IssuedToken:
         if grant_type not in ("", "password"):
             raise UnsupportedGrantType(grant_type)
-        missing = [
-            FieldViolation(f, "is required") for f, v in (("username", username), ("password", password)) if not v
-        ]
-        if missing:
-            raise InvalidInput(missing)
+        violations = [FieldViolation("username", "is required")] if not username else []
+        violations += given_password_violations(password)
+        if violations:
+            raise InvalidInput(violations)
         keys = ThrottleKeys.of(username, client_address)
         now = self._clock()
         async with self._uow() as uow:

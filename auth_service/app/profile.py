@@ -10,7 +10,7 @@ from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, Wr
 from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
 from .outbox import DELETE_CIGARS, OutboxDrainer
-from .rules import normalise_email, password_violations
+from .rules import given_password_violations, normalise_email, password_violations
 from .verification import EmailVerification
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Profiles:
 
     async def change_password(self, token: str, current: str, new: str) -> None:
         user = await self._auth.current_user(token)
-        violations = [] if current else [FieldViolation("current_password", "is required")]
+        violations = given_password_violations(current, "current_password")
         violations += password_violations(new, "new_password")
         if violations:
             raise InvalidInput(violations)
