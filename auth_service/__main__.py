@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,13 +11,23 @@ from pathlib import Path
 from service_kit.cli import Command, ServiceCli
 
 from .adapters.db import MIGRATIONS
-from .adapters.keys import KeyFileError, create_key_file, load_signing_key
+from .adapters.keyring import next_key_file
+from .adapters.keys import KeyFileError, check_key_file_mode, create_key_file, load_signing_key
 from .settings import Settings
+
+log = logging.getLogger("auth_service")
 
 
 def _check_key(settings: Settings) -> None:
-    """A server that cannot sign anything must not look healthy: the key is read before the port is bound."""
-    load_signing_key(settings.private_key_file)
+    """A server that cannot sign anything must not look healthy: the key is read before the port is bound.
+    A key other users may read is refused (it may be stolen already: make a new one); one its group may read
+    is started with a warning, as some deployments give the key through a group."""
+    for path in (settings.private_key_file, next_key_file(settings.private_key_file)):
+        if path == settings.private_key_file or path.exists():
+            load_signing_key(path)  # first: a missing file or a placeholder has its own advice
+            warning = check_key_file_mode(path)
+            if warning:
+                log.warning("AUTH_PRIVATE_KEY_FILE: %s", warning)
 
 
 def _genkey_arguments(parser: argparse.ArgumentParser) -> None:
