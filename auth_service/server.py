@@ -20,6 +20,7 @@ from service_kit.tokens import JwtVerifier, StaticKeySet
 
 from .adapters.channels import SpreadChannel
 from .adapters.collection import GrpcAccountCleaner, GrpcCigarDirectory
+from .adapters.db.counter_pruning import SqlCounterPruner
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
@@ -29,6 +30,7 @@ from .adapters.tokens import JwtIssuer
 from .api.errors import error_interceptor
 from .api.servicer import AuthServicer
 from .app.authentication import Authenticator
+from .app.counter_pruning import CounterPruning
 from .app.outbox import OutboxDrainer
 from .app.password_grant import PasswordGrant
 from .app.profile import Profiles
@@ -78,6 +80,7 @@ class RunningServer:
     channel: SpreadChannel
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
+    pruner: asyncio.Task[None]
 
     @property
     def port(self) -> int:
@@ -86,6 +89,7 @@ class RunningServer:
     async def stop(self, grace: float) -> None:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
+        self.pruner.cancel()
         await self.channel.close()
         await self.driver.close()
         await self.engine.dispose()
@@ -136,9 +140,14 @@ async def start(
         error_interceptor(), READS, pools,
     )  # fmt: skip
     background = asyncio.create_task(drainer.run())  # account deletions that still need collection_service
+    pruning = CounterPruning(
+        SqlCounterPruner(sessions), clock, timedelta(seconds=settings.throttle_failure_reset_seconds),
+        timedelta(days=settings.known_address_days), settings.counter_prune_seconds,
+    )  # fmt: skip
+    pruner = asyncio.create_task(pruning.run())
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
              ring.current.kid, len(ring.published))  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background)
+    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner)
 
 
 async def serve(settings: Settings) -> None:

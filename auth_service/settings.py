@@ -52,6 +52,10 @@ class Settings(ServiceSettings):
     throttle_base_wait_seconds: float = Field(60.0, gt=0)
     throttle_max_wait_seconds: float = Field(900.0, gt=0)
     throttle_failure_reset_seconds: float = Field(12 * 3600.0, gt=0)
+    # Pruning the counters (app/counter_pruning.py): how often, and how long an address that logged into an
+    # account stays known (exempt from that account's lock) after its last successful login there.
+    counter_prune_seconds: float = Field(3600.0, gt=0)
+    known_address_days: float = Field(90.0, gt=0)
     # Account deletion: the outbox that deletes the cigars in collection_service
     deletion_audience: str = "cigar-account-deletion"
     outbox_poll_seconds: float = Field(5.0, gt=0)
