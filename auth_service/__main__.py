@@ -13,6 +13,7 @@ from service_kit.cli import Command, ServiceCli
 from .adapters.db import MIGRATIONS
 from .adapters.keyring import next_key_file
 from .adapters.keys import KeyFileError, check_key_file_mode, create_key_file, load_signing_key
+from .adapters.mail import LogSenderInProduction, SmtpCaFileError, SmtpLoginWithoutTls, SmtpPasswordFileError
 from .settings import Settings
 
 log = logging.getLogger("auth_service")
@@ -28,6 +29,13 @@ def _check_key(settings: Settings) -> None:
             warning = check_key_file_mode(path)
             if warning:
                 log.warning("AUTH_PRIVATE_KEY_FILE: %s", warning)
+
+
+def _preflight(settings: Settings) -> None:
+    from .server import email_sender  # already imported to serve
+
+    _check_key(settings)
+    email_sender(settings)  # the mail settings: production-safe, password file and CAs readable
 
 
 def _genkey_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,8 +75,14 @@ CLI = ServiceCli(
     settings=Settings,
     migrations=MIGRATIONS,
     server="auth_service.server",
-    preflight=_check_key,
-    setting_errors={KeyFileError: "AUTH_PRIVATE_KEY_FILE"},
+    preflight=_preflight,
+    setting_errors={
+        KeyFileError: "AUTH_PRIVATE_KEY_FILE",
+        LogSenderInProduction: "AUTH_EMAIL_SENDER",
+        SmtpPasswordFileError: "AUTH_SMTP_PASSWORD_FILE",
+        SmtpCaFileError: "AUTH_SMTP_CA_FILE",
+        SmtpLoginWithoutTls: "AUTH_SMTP_TLS",
+    },
     commands={
         "genkey": Command("write a new Ed25519 private key (mode 0600)", _genkey, _genkey_arguments),
         "rotate-key": Command(

@@ -24,7 +24,7 @@ from .adapters.db.counter_pruning import SqlCounterPruner
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
-from .adapters.mail import LogSender, SmtpSender
+from .adapters.mail import LogSender, LogSenderInProduction, SmtpSender, read_password_file, tls_context
 from .adapters.passwords import PasslibHasher
 from .adapters.tokens import JwtIssuer
 from .api.errors import error_interceptor
@@ -63,11 +63,16 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
 
 
 def email_sender(settings: Settings) -> EmailSender:
+    """The log sender in development only. SMTP with its password file read and its CAs loaded here, so that
+    a bad mail setting stops the start-up (the CLI calls this before binding the port) rather than a send."""
     if settings.email_sender == "log":
+        if settings.environment == "production":
+            raise LogSenderInProduction()
         return LogSender()
+    password = read_password_file(settings.smtp_password_file) if settings.smtp_username else ""
     return SmtpSender(
-        host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from, username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value(), starttls=settings.smtp_starttls,
+        host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from, tls=settings.smtp_tls,
+        context=tls_context(settings.smtp_ca_file), username=settings.smtp_username, password=password,
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr
+from pydantic import AliasChoices, Field, IPvAnyNetwork
 from pydantic_settings import SettingsConfigDict
 
 from service_kit.settings import ServiceSettings
@@ -64,10 +64,17 @@ class Settings(ServiceSettings):
     allow_unverified_login: bool = True
     verification_token_hours: float = Field(24.0, gt=0)
     verification_link: str = "http://localhost:8000/verify?token={token}"
+    # "production" (compose, Kubernetes and the image set it) refuses what is only for development: the log
+    # sender, which writes every verification token to the log (adapters/mail.py).
+    environment: Literal["development", "production"] = "development"
     email_sender: Literal["log", "smtp"] = "log"
     smtp_host: str = "localhost"
-    smtp_port: int = 587
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls: upgrade on the submission port (587); implicit: TLS from the first byte (465); none: local relays
+    # only, and never with a login. The server's certificate is always verified (AUTH_SMTP_CA_FILE: against
+    # that CA bundle instead of the system's).
+    smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
+    smtp_ca_file: Path | None = None
     smtp_username: str = ""
-    smtp_password: SecretStr = SecretStr("")
+    smtp_password_file: Path | None = Field(None, description="the SMTP password, read from this file at start")
     smtp_from: str = "Cigar Collection <no-reply@localhost>"
-    smtp_starttls: bool = True

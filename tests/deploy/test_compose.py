@@ -148,7 +148,7 @@ def test_the_gateway_and_the_services_agree_on_addresses_and_ports(project: dict
 
 def test_the_signing_key_is_a_file_secret_never_an_environment_literal(project: dict) -> None:
     auth = project["services"]["auth"]
-    [secret] = auth["secrets"]
+    [secret] = [s for s in auth["secrets"] if s["source"] == "auth_signing_key"]
     assert auth["environment"]["AUTH_PRIVATE_KEY_FILE"] == f"/run/secrets/{secret['source']}"
     assert project["secrets"][secret["source"]]["file"] == str(ROOT / "secrets" / "auth_ed25519.pem")
     for service in project["services"].values():
@@ -163,3 +163,12 @@ def test_postgres_runs_the_init_script_with_the_passwords_it_needs(project: dict
     assert script == ROOT / "deploy" / "postgres" / "init-databases.sh" and script.stat().st_mode & 0o111
     needed = set(re.findall(r'"\$\{([A-Z_]+):\?', script.read_text()))
     assert needed and needed <= set(postgres["environment"])
+
+
+def test_auth_runs_in_production_with_smtp_and_its_password_from_a_file_secret(project: dict) -> None:
+    auth = project["services"]["auth"]
+    env = auth["environment"]
+    assert env["AUTH_ENVIRONMENT"] == "production" and env["AUTH_EMAIL_SENDER"] == "smtp"
+    assert env["AUTH_SMTP_TLS"] in ("starttls", "implicit")
+    [secret] = [s for s in auth["secrets"] if env["AUTH_SMTP_PASSWORD_FILE"] == f"/run/secrets/{s['source']}"]
+    assert project["secrets"][secret["source"]]["file"] == str(ROOT / "secrets" / "smtp_password")

@@ -38,11 +38,13 @@ PORT_SETTING = {"auth": "AUTH_PORT", "collection": "COLLECTION_PORT"}
 
 @pytest.fixture(scope="module")
 def objects(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> list[dict]:
-    """`kubectl kustomize` of a copy of the base, with the files an operator adds: a key and the database URLs."""
+    """`kubectl kustomize` of a copy of the base, with the files an operator adds: a key, the database URLs and
+    the SMTP password."""
     base = tmp_path_factory.mktemp("k8s") / "base"
-    shutil.copytree(BASE, base, ignore=shutil.ignore_patterns("auth_ed25519.pem", "database.env"))
+    shutil.copytree(BASE, base, ignore=shutil.ignore_patterns("auth_ed25519.pem", "database.env", "smtp_password"))
     shutil.copy(key_pem, base / "secrets" / "auth_ed25519.pem")
-    shutil.copy(base / "secrets" / "database.env.example", base / "secrets" / "database.env")
+    for example in (base / "secrets").glob("*.example"):
+        shutil.copy(example, example.with_suffix(""))
     result = subprocess.run([str(KUBECTL), "kustomize", str(base)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
@@ -195,3 +197,15 @@ def test_envoy_reaches_every_ready_pod_of_each_service_on_its_port(objects: list
     [http] = [p for p in envoy["ports"] if p["name"] == web["targetPort"]]
     assert http["containerPort"] == listener_port(config)
     assert_envoy_accepts(gateway, tmp_path)
+
+
+def test_auth_runs_in_production_with_smtp_and_its_password_from_a_mounted_secret(objects: list[dict]) -> None:
+    spec = find(objects, "Deployment", "auth")["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    env = environment(objects, container)
+    assert env["AUTH_ENVIRONMENT"] == "production" and env["AUTH_EMAIL_SENDER"] == "smtp"
+    assert env["AUTH_SMTP_TLS"] in ("starttls", "implicit")
+    password_file = Path(env["AUTH_SMTP_PASSWORD_FILE"])
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(password_file.parent)]
+    [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    assert password_file.name in find(objects, "Secret", volume["secret"]["secretName"])["data"]
