@@ -31,6 +31,8 @@ from auth_service.settings import Settings
 from tests.conftest import free_port, migrate
 
 USERNAME, PASSWORD = "mailer", "s3cret smtp password"
+# aiosmtpd counts only STARTTLS as TLS for auth_require_tls, and warns when it is off (the implicit TLS server)
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 @dataclass
