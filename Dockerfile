@@ -38,6 +38,8 @@ WORKDIR /app
 
 FROM runtime AS service
 COPY --from=build /opt/venv /opt/venv
+# What runs from this image is production unless told otherwise: development-only settings are refused.
+ENV AUTH_ENVIRONMENT=production
 USER 10001:10001
 EXPOSE 50051 50052
 CMD ["python", "-m", "auth_service", "serve"]

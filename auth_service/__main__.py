@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,16 +11,34 @@ from pathlib import Path
 from service_kit.cli import Command, ServiceCli
 
 from .adapters.db import MIGRATIONS
-from .adapters.keys import KeyFileError, create_key_file, load_signing_key
+from .adapters.keyring import next_key_file
+from .adapters.keys import KeyFileError, check_key_file_mode, create_key_file, load_signing_key
+from .adapters.mail import LogSenderInProduction, SmtpCaFileError, SmtpLoginWithoutTls, SmtpPasswordFileError
 from .api.peer import GatewaySecretError, read_gateway_secret
 from .settings import Settings
 
+log = logging.getLogger("auth_service")
+
+
+def _check_key(settings: Settings) -> None:
+    """A server that cannot sign anything must not look healthy: the key is read before the port is bound.
+    A key other users may read is refused (it may be stolen already: make a new one); one its group may read
+    is started with a warning, as some deployments give the key through a group."""
+    for path in (settings.private_key_file, next_key_file(settings.private_key_file)):
+        if path == settings.private_key_file or path.exists():
+            load_signing_key(path)  # first: a missing file or a placeholder has its own advice
+            warning = check_key_file_mode(path)
+            if warning:
+                log.warning("AUTH_PRIVATE_KEY_FILE: %s", warning)
+
 
 def _preflight(settings: Settings) -> None:
-    """A server that cannot sign anything, or would count every login against the gateway's address, must not
-    look healthy: the key and the gateway secret are read before the port is bound."""
-    load_signing_key(settings.private_key_file)
-    read_gateway_secret(settings.gateway_secret_file)
+    """What must hold before the port is bound: a key to sign with, mail that can be sent, the gateway secret."""
+    from .server import email_sender  # already imported to serve
+
+    _check_key(settings)
+    email_sender(settings)  # the mail settings: production-safe, password file and CAs readable
+    read_gateway_secret(settings.gateway_secret_file)  # else every login counts against the gateway's address
 
 
 def _genkey_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +79,14 @@ CLI = ServiceCli(
     migrations=MIGRATIONS,
     server="auth_service.server",
     preflight=_preflight,
-    setting_errors={KeyFileError: "AUTH_PRIVATE_KEY_FILE", GatewaySecretError: "AUTH_GATEWAY_SECRET_FILE"},
+    setting_errors={
+        KeyFileError: "AUTH_PRIVATE_KEY_FILE",
+        GatewaySecretError: "AUTH_GATEWAY_SECRET_FILE",
+        LogSenderInProduction: "AUTH_EMAIL_SENDER",
+        SmtpPasswordFileError: "AUTH_SMTP_PASSWORD_FILE",
+        SmtpCaFileError: "AUTH_SMTP_CA_FILE",
+        SmtpLoginWithoutTls: "AUTH_SMTP_TLS",
+    },
     commands={
         "genkey": Command("write a new Ed25519 private key (mode 0600)", _genkey, _genkey_arguments),
         "rotate-key": Command(

@@ -54,6 +54,12 @@ class Outbox(Protocol):
     async def retry_later(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
 
 
+class StaleCounters(Protocol):
+    async def prune(self, failures_before: datetime, successes_before: datetime) -> int:
+        """Delete the login counters last failed at or before `failures_before` and, if they ever
+        succeeded, last succeeded at or before `successes_before`; how many went."""
+
+
 class EmailVerifications(Protocol):
     async def add(self, token_hash: str, user_id: int, email: str, expires_at: datetime) -> None: ...
     async def get(self, token_hash: str) -> VerificationRecord | None: ...

@@ -20,16 +20,18 @@ from service_kit.tokens import JwtVerifier, StaticKeySet
 
 from .adapters.channels import SpreadChannel
 from .adapters.collection import GrpcCigarDirectory, GrpcCollectionAccounts
+from .adapters.db.counter_pruning import SqlCounterPruner
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
-from .adapters.mail import LogSender, SmtpSender
+from .adapters.mail import LogSender, LogSenderInProduction, SmtpSender, read_password_file, tls_context
 from .adapters.passwords import PasslibHasher
 from .adapters.tokens import JwtIssuer
 from .api.errors import error_interceptor
 from .api.peer import ClientAddresses, read_gateway_secret
 from .api.servicer import AuthServicer
 from .app.authentication import Authenticator
+from .app.counter_pruning import CounterPruning
 from .app.outbox import OutboxDrainer
 from .app.password_check import PasswordCheck
 from .app.password_grant import PasswordGrant
@@ -63,11 +65,16 @@ def throttle_policy(settings: Settings) -> ThrottlePolicy:
 
 
 def email_sender(settings: Settings) -> EmailSender:
+    """The log sender in development only. SMTP with its password file read and its CAs loaded here, so that
+    a bad mail setting stops the start-up (the CLI calls this before binding the port) rather than a send."""
     if settings.email_sender == "log":
+        if settings.environment == "production":
+            raise LogSenderInProduction()
         return LogSender()
+    password = read_password_file(settings.smtp_password_file) if settings.smtp_username else ""
     return SmtpSender(
-        host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from, username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value(), starttls=settings.smtp_starttls,
+        host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from, tls=settings.smtp_tls,
+        context=tls_context(settings.smtp_ca_file), username=settings.smtp_username, password=password,
     )  # fmt: skip
 
 
@@ -80,6 +87,7 @@ class RunningServer:
     channel: SpreadChannel
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
+    pruner: asyncio.Task[None]
 
     @property
     def port(self) -> int:
@@ -88,6 +96,7 @@ class RunningServer:
     async def stop(self, grace: float) -> None:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
+        self.pruner.cancel()
         await self.channel.close()
         await self.driver.close()
         await self.engine.dispose()
@@ -141,12 +150,17 @@ async def start(
         error_interceptor(), READS, pools,
     )  # fmt: skip
     background = asyncio.create_task(drainer.run())  # account deletions that still need collection_service
+    pruning = CounterPruning(
+        SqlCounterPruner(sessions), clock, timedelta(seconds=settings.throttle_failure_reset_seconds),
+        timedelta(days=settings.known_address_days), settings.counter_prune_seconds,
+    )  # fmt: skip
+    pruner = asyncio.create_task(pruning.run())
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
              ring.current.kid, len(ring.published))  # fmt: skip
     if settings.gateway_secret_file is None:
         log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
                     "behind the gateway is the gateway's, shared by every client")  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background)
+    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner)
 
 
 async def serve(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from service_kit.settings import ServiceSettings
@@ -52,6 +52,10 @@ class Settings(ServiceSettings):
     throttle_base_wait_seconds: float = Field(60.0, gt=0)
     throttle_max_wait_seconds: float = Field(900.0, gt=0)
     throttle_failure_reset_seconds: float = Field(12 * 3600.0, gt=0)
+    # Pruning the counters (app/counter_pruning.py): how often, and how long an address that logged into an
+    # account stays known (exempt from that account's lock) after its last successful login there.
+    counter_prune_seconds: float = Field(3600.0, gt=0)
+    known_address_days: float = Field(90.0, gt=0)
     # Account deletion: the outbox that deletes the cigars in collection_service
     deletion_audience: str = "cigar-account-deletion"
     outbox_poll_seconds: float = Field(5.0, gt=0)
@@ -60,10 +64,17 @@ class Settings(ServiceSettings):
     allow_unverified_login: bool = True
     verification_token_hours: float = Field(24.0, gt=0)
     verification_link: str = "http://localhost:8000/verify?token={token}"
+    # "production" (compose, Kubernetes and the image set it) refuses what is only for development: the log
+    # sender, which writes every verification token to the log (adapters/mail.py).
+    environment: Literal["development", "production"] = "development"
     email_sender: Literal["log", "smtp"] = "log"
     smtp_host: str = "localhost"
-    smtp_port: int = 587
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls: upgrade on the submission port (587); implicit: TLS from the first byte (465); none: local relays
+    # only, and never with a login. The server's certificate is always verified (AUTH_SMTP_CA_FILE: against
+    # that CA bundle instead of the system's).
+    smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
+    smtp_ca_file: Path | None = None
     smtp_username: str = ""
-    smtp_password: SecretStr = SecretStr("")
+    smtp_password_file: Path | None = Field(None, description="the SMTP password, read from this file at start")
     smtp_from: str = "Cigar Collection <no-reply@localhost>"
-    smtp_starttls: bool = True

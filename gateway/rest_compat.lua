@@ -112,9 +112,12 @@ end
 function envoy_on_request(handle)
   local headers = handle:headers()
   local ctype = (headers:get("content-type") or ""):lower()
-  if not (ctype == "application/grpc" or ctype:find("^application/grpc[+;]")) then
-    strip_grpc_metadata(headers)
+  if ctype == "application/grpc" or ctype:find("^application/grpc[+;]") then
+    -- A gRPC client on the REST port: its call and answer pass untouched (the shims below are for REST).
+    handle:streamInfo():dynamicMetadata():set(META, "grpc", "1")
+    return
   end
+  strip_grpc_metadata(headers)
   if headers:get(":method") == "OPTIONS" and headers:get("origin") == nil then
     -- not a CORS preflight (those are answered by the CORS filter): say what the API allows
     handle:respond({ [":status"] = "204", ["allow"] = "GET, POST, PATCH, DELETE, OPTIONS" }, "")
@@ -178,6 +181,9 @@ local function reshape_error(raw)
 end
 
 function envoy_on_response(handle)
+  local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
+  -- gRPC answers keep grpc-status and grpc-message: in a trailers-only error they are in these headers.
+  if meta["grpc"] == "1" then return end
   local headers = handle:headers()
   local status = headers:get(":status")
   if status == "499" then
@@ -187,7 +193,6 @@ function envoy_on_response(handle)
     status = "503"
     headers:replace(":status", status)
   end
-  local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
   local route = ROUTES_BY_RPC[meta["rpc"] or ""]
   headers:remove("grpc-status")  -- gRPC plumbing; REST clients read the HTTP status
   headers:remove("grpc-message")

@@ -237,12 +237,34 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise StopRequested
 
 
+def ports_in_use(config: StackConfig) -> list[str]:
+    """Each port of the stack that something already listens on, as a line naming its setting: a second stack
+    on the same ports would otherwise share them (SO_REUSEPORT) and split the traffic with the first."""
+    from service_kit.ports import PortInUse, check_port_free
+
+    local = "127.0.0.1"
+    ports = {"AUTH_PORT": (local, config.auth_port), "COLLECTION_PORT": (local, config.collection_port),
+             "GATEWAY_PORT": (config.gateway_host, config.gateway_port), "ENVOY_ADMIN_PORT": (local, config.admin_port),
+             "AUTH_METRICS_PORT": (local, config.auth_metrics_port),
+             "COLLECTION_METRICS_PORT": (local, config.collection_metrics_port)}  # fmt: skip
+    taken = []
+    for setting, (host, port) in ports.items():
+        try:
+            check_port_free(host, port)
+        except PortInUse as exc:
+            taken.append(f"{setting}: {exc}")
+    return taken
+
+
 def main() -> int:
     # Until everything is up, SIGTERM interrupts start(), which stops what it had started (a SIGTERM in
     # that window used to kill this process alone and orphan the children). Like a SIGTERM later on, it
     # is a requested stop: exit 0 once everything is down. Ctrl-C while starting exits 130, as shells expect.
     signal.signal(signal.SIGTERM, _raise_stop)
     config = StackConfig.from_env()
+    if taken := ports_in_use(config):
+        print(f"make run: {taken[0]}", file=sys.stderr)  # the first: one line, as the services say it
+        return 2
     try:
         prepare(config)
         stack = start(config)

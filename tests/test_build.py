@@ -92,3 +92,51 @@ def test_the_gateway_will_not_render_without_a_real_secret(tmp_path: Path) -> No
     headers = {h["header"]["key"]: h["header"]["value"] for h in vhost["routes"][0]["request_headers_to_add"]}
     assert headers == {"x-cigar-client-address": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
                        "x-cigar-gateway-secret": "a1" * 20}  # fmt: skip
+
+
+# Run as a script (alembic's env.py calls asyncio.run): rows written before the migration, read after it.
+CIGAR_ID_SCRIPT = """
+import asyncio, sys
+import sqlalchemy as sa
+from alembic import command
+from service_kit.db.engine import create_engine
+from service_kit.db.migrate import alembic_config
+from collection_service.adapters.db import MIGRATIONS
+url = sys.argv[1]
+cfg = alembic_config(MIGRATIONS, url)
+INSERT = "INSERT INTO cigars (name, brand, origin, flavor_notes, rating, owner_id) VALUES (:n, 'b', 'o', '', 3, 7)"
+
+async def run(*statements):
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        for statement, params in statements:
+            await conn.execute(sa.text(statement), params)
+        rows = (await conn.execute(sa.text("SELECT id, name FROM cigars ORDER BY id"))).all()
+    await engine.dispose()
+    return [tuple(row) for row in rows]
+
+command.upgrade(cfg, "0003")
+delete = "DELETE FROM cigars WHERE name = :n"
+asyncio.run(run((INSERT, {"n": "one"}), (INSERT, {"n": "two"}), (INSERT, {"n": "three"}), (delete, {"n": "two"})))
+command.upgrade(cfg, "head")
+rows = asyncio.run(run())
+assert rows == [(1, "one"), (3, "three")], rows
+rows = asyncio.run(run((delete, {"n": "three"}), (INSERT, {"n": "four"})))
+assert rows == [(1, "one"), (4, "four")], rows
+command.check(cfg)
+command.downgrade(cfg, "0003")
+assert asyncio.run(run()) == [(1, "one"), (4, "four")]
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_cigar_id_migration_keeps_every_cigar_and_ids_are_never_reused_after_it(
+    backend: str, tmp_path: Path, pg_databases: Databases
+) -> None:
+    url = await database_url(backend, "collection", tmp_path, pg_databases)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CIGAR_ID_SCRIPT, url, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, stderr.decode()[-3000:]

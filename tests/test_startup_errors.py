@@ -92,6 +92,16 @@ def bad_starts(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Iter
     runs.launch("migrate-unreachable", "auth", runs.env("auth", AUTH_DATABASE_URL=closed), "migrate")
     runs.launch("no-key", "auth", runs.env("auth", AUTH_PRIVATE_KEY_FILE=str(tmp / "absent.pem")))
     runs.launch("placeholder-key", "auth", runs.env("auth", AUTH_PRIVATE_KEY_FILE=str(placeholder)))
+    mail = {"AUTH_ENVIRONMENT": "production", "AUTH_EMAIL_SENDER": "smtp", "AUTH_SMTP_USERNAME": "mailer"}
+    runs.launch("log-sender-in-production", "auth", runs.env("auth", AUTH_ENVIRONMENT="production"))
+    runs.launch("no-smtp-password", "auth", runs.env("auth", **mail, AUTH_SMTP_PASSWORD_FILE=str(tmp / "absent")))
+    password = tmp / "smtp_password"
+    password.write_text("hunter2\n")
+    runs.launch(
+        "smtp-login-in-clear",
+        "auth",
+        runs.env("auth", **mail, AUTH_SMTP_PASSWORD_FILE=str(password), AUTH_SMTP_TLS="none"),
+    )
     try:
         yield runs
     finally:
@@ -137,6 +147,20 @@ def test_a_missing_key_file_is_named_in_one_line(bad_starts: Scenarios) -> None:
 
 def test_a_placeholder_key_file_is_named_with_the_command_that_makes_a_key(bad_starts: Scenarios) -> None:
     assert_one_line_naming(bad_starts.result("placeholder-key"), "AUTH_PRIVATE_KEY_FILE", "placeholder", "genkey")
+
+
+def test_the_log_mail_sender_is_refused_in_production_in_one_line(bad_starts: Scenarios) -> None:
+    line = assert_one_line_naming(bad_starts.result("log-sender-in-production"), "AUTH_EMAIL_SENDER", "production")
+    assert "smtp" in line
+
+
+def test_an_smtp_login_without_its_password_file_is_named_in_one_line(bad_starts: Scenarios) -> None:
+    assert_one_line_naming(bad_starts.result("no-smtp-password"), "AUTH_SMTP_PASSWORD_FILE", "absent")
+
+
+def test_an_smtp_login_over_a_connection_without_tls_is_refused_in_one_line(bad_starts: Scenarios) -> None:
+    line = assert_one_line_naming(bad_starts.result("smtp-login-in-clear"), "AUTH_SMTP_TLS", "starttls")
+    assert "hunter2" not in line
 
 
 def test_check_waits_until_the_migration_has_run(tmp_path: Path) -> None:

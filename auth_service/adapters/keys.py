@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,39 @@ def load_signing_key(path: Path) -> SigningKey:
     return SigningKey(private_key=key, kid=public_jwk(key.public_key())["kid"])
 
 
+def key_file_exposure(mode: int, owned_by_me: bool, group_is_mine: bool) -> str | None:
+    """Who besides us may read a private key file of this mode: refused (KeyFileError) if any other user may,
+    a warning if its group may when that is not how we read it, None if only we can.
+    A Kubernetes Secret volume is 0440, owned by root, in the group of the pod's fsGroup: there the group bit
+    is what lets us read the key at all, so it is no warning (the group is the pod's own)."""
+    mode = stat.S_IMODE(mode)
+    if mode & 0o007:
+        raise KeyFileError(f"mode {mode:04o} lets other users read or change the private key: chmod 600 it")
+    if mode & 0o070 and (owned_by_me or not group_is_mine):
+        return f"mode {mode:04o} lets the file's group read the private key: chmod 600 it unless that group needs it"
+    return None
+
+
+def check_key_file_mode(path: Path) -> str | None:
+    """key_file_exposure for the file at `path` (a warning, or None; KeyFileError if others may read it)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read private key file {path}: {exc.strerror}") from exc
+    mine = info.st_gid == os.getegid() or info.st_gid in os.getgroups()
+    try:
+        warning = key_file_exposure(info.st_mode, info.st_uid == os.geteuid(), mine)
+    except KeyFileError as exc:
+        raise KeyFileError(f"{path}: {exc}") from None
+    return f"{path}: {warning}" if warning else None
+
+
 def create_key_file(path: Path) -> SigningKey:
-    """Write a new Ed25519 private key readable by the owner only (0600); never overwrites."""
+    """Write a new Ed25519 private key readable by the owner only (0600), in a directory it creates 0700;
+    never overwrites."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)

@@ -6,6 +6,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from passlib.context import CryptContext
+from passlib.exc import PasswordSizeError
 
 # OWASP password storage cheat sheet: argon2id with m >= 19 MiB, t >= 2, p = 1.
 # bcrypt stays verifiable for hashes imported from the seed's database.
@@ -45,12 +46,16 @@ class PasslibHasher:
         """(matches, new hash or None): a new hash when the stored one is bcrypt or below today's parameters,
         so that old hashes are upgraded to argon2id at the next successful login."""
         target = hashed if hashed is not None else self._dummy_hash
-        ok, new_hash = await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._context.verify_and_update, password, target
-        )
+        ok, new_hash = await asyncio.get_running_loop().run_in_executor(self._pool, self._verify, password, target)
         if hashed is None:
             return False, None
         return ok, new_hash if ok else None
+
+    def _verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        try:
+            return self._context.verify_and_update(password, hashed)  # type: ignore[no-any-return]
+        except PasswordSizeError:  # longer than any password that can be set: wrong, never a crash (a 500)
+            return False, None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

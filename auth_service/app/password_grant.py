@@ -12,6 +12,7 @@ from ..domain import (
 )
 from ..ports import TokenIssuer
 from .password_check import PasswordCheck
+from .rules import given_password_violations
 
 
 class PasswordGrant:
@@ -23,11 +24,10 @@ class PasswordGrant:
     async def issue_token(self, grant_type: str, username: str, password: str, client_address: str) -> IssuedToken:
         if grant_type not in ("", "password"):
             raise UnsupportedGrantType(grant_type)
-        missing = [
-            FieldViolation(f, "is required") for f, v in (("username", username), ("password", password)) if not v
-        ]
-        if missing:
-            raise InvalidInput(missing)
+        violations = [FieldViolation("username", "is required")] if not username else []
+        violations += given_password_violations(password)
+        if violations:
+            raise InvalidInput(violations)
         user = await self._passwords.check(username, password, client_address)
         if user is None:
             raise InvalidCredentials()

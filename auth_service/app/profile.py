@@ -12,7 +12,7 @@ from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
 from .outbox import DELETE_CIGARS, REVOKE_TOKENS, OutboxDrainer
 from .password_check import PasswordCheck
-from .rules import normalise_email, password_violations
+from .rules import given_password_violations, normalise_email, password_violations
 from .verification import EmailVerification
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ class Profiles:
 
     async def _confirm(self, user: User, current_password: str, client_address: str) -> None:
         """The caller knows the password: checked, and counted, like a login from their address."""
-        if not current_password:
-            raise InvalidInput([FieldViolation("current_password", "is required")])
+        violations = given_password_violations(current_password, "current_password")  # present, not too long
+        if violations:
+            raise InvalidInput(violations)
         if await self._passwords.check(user.username, current_password, client_address) is None:
             raise WrongPassword()
 
@@ -87,7 +88,7 @@ class Profiles:
         """Every access token issued before, this one included, stops working: in auth_service at once (the
         token version in the user's row), in collection_service through the outbox, usually before we answer."""
         user = await self._auth.current_user(token)
-        violations = [] if current else [FieldViolation("current_password", "is required")]
+        violations = given_password_violations(current, "current_password")
         violations += password_violations(new, "new_password")
         if violations:
             raise InvalidInput(violations)

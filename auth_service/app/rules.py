@@ -12,6 +12,10 @@ from ..domain import FieldViolation, InvalidInput
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+# Any password given to be checked (a login, the current password): a hard cap well above every password
+# that can be set (PASSWORD_MAX; the seed's bcrypt ones included), equal to what passlib accepts at all.
+# Past it the answer is a field violation, before any hashing, throttle bookkeeping or database work.
+PASSWORD_CHECK_MAX = 4096
 EMAIL_MAX = 320
 
 
@@ -28,6 +32,15 @@ def password_violations(password: str, field: str = "password") -> list[FieldVio
         return [FieldViolation(field, f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")]
     if password.casefold() in common_passwords():
         return [FieldViolation(field, "is too common; choose a password that is not on lists of common passwords")]
+    return []
+
+
+def given_password_violations(password: str, field: str = "password") -> list[FieldViolation]:
+    """A password given to be checked against a stored hash: present, and not longer than any could be."""
+    if not password:
+        return [FieldViolation(field, "is required")]
+    if len(password) > PASSWORD_CHECK_MAX:
+        return [FieldViolation(field, f"must be at most {PASSWORD_CHECK_MAX} characters")]
     return []
 
 

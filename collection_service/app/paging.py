@@ -15,6 +15,7 @@ def _bad() -> InvalidInput:
     return InvalidInput([FieldViolation("page_token", "is not a token this service issued for these filters")])
 
 
+MAX_TOKEN_LENGTH = 256
 _FILTER_FIELDS = tuple(field.name for field in fields(CigarFilter))
 
 
@@ -35,10 +36,14 @@ def decode(token: str, f: CigarFilter) -> int:
     """The id after which the next page starts; 0 for no token. InvalidInput for anything else."""
     if not token:
         return 0
+    # The tokens this service writes are ~50 characters. A longer one is forged: refused before it is decoded,
+    # so no one makes the JSON parser recurse (deeply nested arrays raised RecursionError) or work for long.
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise _bad()
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after, fingerprint = data["after"], data["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise _bad() from None
     # ids are int32 (the proto and the column): a forged larger one must not reach the database.
     if (

@@ -167,11 +167,19 @@ def test_postgres_runs_the_init_script_with_the_passwords_it_needs(project: dict
 
 def test_envoy_and_auth_service_read_the_same_gateway_secret_file(project: dict) -> None:
     auth, gateway = project["services"]["auth"], project["services"]["gateway"]
-    [from_auth] = [s["source"] for s in auth["secrets"] if s["source"] != "auth_signing_key"]
     [from_gateway] = [s["source"] for s in gateway["secrets"]]
-    assert from_auth == from_gateway == "gateway_secret"
+    assert from_gateway == "gateway_secret" and from_gateway in [s["source"] for s in auth["secrets"]]
     assert auth["environment"]["AUTH_GATEWAY_SECRET_FILE"] == gateway["environment"]["GATEWAY_SECRET_FILE"]
     assert gateway["environment"]["GATEWAY_SECRET_FILE"] == "/run/secrets/gateway_secret"
     assert project["secrets"]["gateway_secret"]["file"] == str(ROOT / "secrets" / "gateway.secret")
     assert gateway["environment"]["GATEWAY_XFF_TRUSTED_HOPS"] == "0"  # by default nothing in front is trusted
     assert "collection" not in [name for name, svc in project["services"].items() if "gateway_secret" in str(svc)]
+
+
+def test_auth_runs_in_production_with_smtp_and_its_password_from_a_file_secret(project: dict) -> None:
+    auth = project["services"]["auth"]
+    env = auth["environment"]
+    assert env["AUTH_ENVIRONMENT"] == "production" and env["AUTH_EMAIL_SENDER"] == "smtp"
+    assert env["AUTH_SMTP_TLS"] in ("starttls", "implicit")
+    [secret] = [s for s in auth["secrets"] if env["AUTH_SMTP_PASSWORD_FILE"] == f"/run/secrets/{s['source']}"]
+    assert project["secrets"][secret["source"]]["file"] == str(ROOT / "secrets" / "smtp_password")

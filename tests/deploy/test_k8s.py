@@ -42,13 +42,15 @@ GATEWAY_SECRET = "k8s-test-gateway-secret-0123456789abcdef"
 
 @pytest.fixture(scope="module")
 def operator_copy(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> Path:
-    """deploy/k8s/base, in a copy of deploy/k8s, with the files an operator adds: a key, the gateway secret and
-    the database URLs."""
+    """deploy/k8s/base, in a copy of deploy/k8s, with the files an operator adds: a key, the gateway secret, the
+    database URLs and the SMTP password (each example copied)."""
     k8s = tmp_path_factory.mktemp("k8s") / "k8s"
-    shutil.copytree(K8S, k8s, ignore=shutil.ignore_patterns("auth_ed25519.pem", "database.env", "gateway.secret"))
+    ignore = shutil.ignore_patterns("auth_ed25519.pem", "database.env", "gateway.secret", "smtp_password")
+    shutil.copytree(K8S, k8s, ignore=ignore)
     base = k8s / "base"
     shutil.copy(key_pem, base / "secrets" / "auth_ed25519.pem")
-    shutil.copy(base / "secrets" / "database.env.example", base / "secrets" / "database.env")
+    for example in (base / "secrets").glob("*.example"):
+        shutil.copy(example, example.with_suffix(""))
     (base / "secrets" / "gateway.secret").write_text(GATEWAY_SECRET + "\n")
     return base
 
@@ -270,3 +272,15 @@ def test_the_ingress_overlay_builds_validates_and_trusts_exactly_the_ingress_hop
     assert rule == {"name": "gateway", "port": {"name": "http"}}
     [ingress_only] = find(objects, "NetworkPolicy", "gateway")["spec"]["ingress"]
     assert "namespaceSelector" in ingress_only["from"][0]  # no longer any pod or client: the Ingress only
+
+
+def test_auth_runs_in_production_with_smtp_and_its_password_from_a_mounted_secret(objects: list[dict]) -> None:
+    spec = find(objects, "Deployment", "auth")["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    env = environment(objects, container)
+    assert env["AUTH_ENVIRONMENT"] == "production" and env["AUTH_EMAIL_SENDER"] == "smtp"
+    assert env["AUTH_SMTP_TLS"] in ("starttls", "implicit")
+    password_file = Path(env["AUTH_SMTP_PASSWORD_FILE"])
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(password_file.parent)]
+    [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    assert password_file.name in find(objects, "Secret", volume["secret"]["secretName"])["data"]

@@ -146,3 +146,16 @@ async def test_bad_filters_and_tokens_are_invalid_naming_the_field(services: Ser
     for request, field in cases:
         err = await fails_with(services.collection.ListCigars(request), grpc.StatusCode.INVALID_ARGUMENT)
         assert violated_fields(err) == {field}
+
+
+async def test_the_id_of_a_deleted_cigar_is_never_given_to_another_cigar(services: Services) -> None:
+    # Without AUTOINCREMENT, SQLite hands out max(id) + 1: deleting the newest cigar freed its id, and a stale
+    # link (/cigars/<id>) then showed someone else's cigar.
+    _, owner = await new_token(services)
+    _, stranger = await new_token(services)
+    await services.create_cigar(owner)
+    newest = await services.create_cigar(owner, name="Deleted")
+    await services.collection.DeleteCigar(pb.DeleteCigarRequest(id=newest.id), metadata=bearer(owner))
+    after = await services.create_cigar(stranger, name="Someone else's")
+    assert after.id > newest.id
+    await fails_with(services.collection.GetCigar(pb.GetCigarRequest(id=newest.id)), grpc.StatusCode.NOT_FOUND)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import asyncpg
 import httpx
 import pytest
 
@@ -78,6 +82,38 @@ class Reliability:
         match = re.search(rf"^{re.escape(name)}: (\d+)$", text, re.M)
         return int(match.group(1)) if match else 0
 
+    def started_calls(self, method: str) -> int:
+        """How many calls of auth_service's `method` its server has started (its /metrics)."""
+        url = f"http://127.0.0.1:{self.stack.config.auth_metrics_port}/metrics"
+        text = httpx.get(url, timeout=5).text
+        match = re.search(rf'^grpc_server_started_total{{[^}}]*grpc_method="{method}"[^}}]*}} (\S+)$', text, re.M)
+        return int(float(match.group(1))) if match else 0
+
+    @contextmanager
+    def table_locked(self, table: str) -> Iterator[None]:
+        """Hold an EXCLUSIVE lock on one of auth_service's tables (reads go on, writes wait) until the block ends."""
+        dsn = (self.stack.config.auth_database_url or "").replace("postgresql+asyncpg://", "postgresql://", 1)
+        locked, release = threading.Event(), threading.Event()
+
+        async def hold() -> None:
+            conn = await asyncpg.connect(dsn, timeout=10)
+            try:
+                async with conn.transaction():
+                    await conn.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
+                    locked.set()
+                    await asyncio.to_thread(release.wait)
+            finally:
+                await conn.close()
+
+        holder = threading.Thread(target=asyncio.run, args=(hold(),), daemon=True)
+        holder.start()
+        try:
+            assert locked.wait(10), f"could not lock {table}"
+            yield
+        finally:
+            release.set()
+            holder.join(10)
+
     def rss_kib(self, name: str) -> int:
         status = Path(f"/proc/{self.pid(name)}/status").read_text()
         return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))  # type: ignore[union-attr]
@@ -105,6 +141,7 @@ async def reliability(
         # The machine running the tests may be shared and busy (stalls of several seconds were seen): a 2 s
         # deadline between the services turns that into 503s, right in production but not what is tested here.
         extra_env={"AUTH_RPC_TIMEOUT_SECONDS": "10", "COLLECTION_RPC_TIMEOUT_SECONDS": "10", **NO_THROTTLING},
+        auth_metrics_port=free_port(),  # what auth_service itself has started (test_graceful_shutdown.py)
     )
     prepare(config)
     log_path = var / "stack.log"

@@ -29,6 +29,7 @@ NASTY = [
     "\r\n",
     "\ufeff",
     "\U0010ffff",
+    "p" * 4097,  # one past the longest password passlib checks (it raised PasswordSizeError)
 ]
 texts = st.one_of(st.text(max_size=40), st.text(min_size=90, max_size=2500), st.sampled_from(NASTY))
 numbers = st.one_of(
@@ -104,6 +105,8 @@ def authorizations(valid_token: str) -> st.SearchStrategy[str | None]:
                 "Bearer",
                 "Bearer x",
                 f"Bearer {header}.{payload}",
+                "Bearer " + "a" * 20_000,  # past gRPC's default metadata limit, under Envoy's 32 KiB
+                "Bearer " + "a" * 40_000,  # past Envoy's: 431
             ]
         ),  # fmt: skip
         st.binary(min_size=1, max_size=60).map(lambda b: f"Bearer {_b64(b)}.{_b64(b)}.{_b64(b)}"),
@@ -133,8 +136,10 @@ cigar_ids = st.one_of(
     st.sampled_from(["1", "0", "-1", "999999999999", "1.5", "abc", "%2F", "..", "1;DROP", "%00"]),
 )
 QUERY_NAMES = ["skip", "limit", "offset", "page", "limit[]", "brand", "origin", "q", "min_rating", "page_token"]
+# page tokens of deeply nested JSON: json.loads recursed into them (RecursionError)
+NESTED_TOKENS = [_b64(b"[" * depth + b"]" * depth) for depth in (100, 1500, 5000)] + [_b64(b'{"after":' * 2000)]
 queries = st.dictionaries(
     st.sampled_from(QUERY_NAMES) | st.text(max_size=6),
-    st.one_of(numbers.map(str), texts),
+    st.one_of(numbers.map(str), texts, st.sampled_from(NESTED_TOKENS)),
     max_size=3,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from collection_service.app import paging
@@ -114,6 +116,10 @@ async def test_a_page_token_is_refused_with_other_filters_or_when_forged(collect
         (CigarFilter(), "not-a-token"),
         (CigarFilter(), token[:-2]),
         (CigarFilter(), huge),
+        # deeply nested JSON made json.loads raise RecursionError (a 500); and anything far longer than a real token
+        (CigarFilter(), base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()),
+        (CigarFilter(), base64.urlsafe_b64encode(b"[" * 90 + b"]" * 90).decode()),
+        (CigarFilter(), token + "A" * 1000),
     ]:
         with pytest.raises(InvalidInput) as exc:
             await service.list_cigars(f, PageRequest(page_token=t))

@@ -37,3 +37,12 @@ async def test_an_unknown_user_never_verifies_even_with_the_dummy_password() -> 
     hasher = PasslibHasher(workers=1)
     assert not await hasher.verify("not-a-real-password", None)
     hasher.close()
+
+
+async def test_a_password_longer_than_passlib_accepts_is_simply_wrong_never_an_error() -> None:
+    # The use cases refuse it first (a field violation); this is the adapter's own guarantee for any caller.
+    hasher = PasslibHasher(workers=1)
+    hashed = await hasher.hash("correct horse battery")
+    assert await hasher.verify_and_update("x" * 5000, hashed) == (False, None)
+    assert await hasher.verify_and_update("x" * 5000, None) == (False, None)
+    hasher.close()

@@ -247,3 +247,14 @@ def test_paths_that_are_no_route_are_left_alone(lua: Any, method: str, path: str
 
 def test_plain_options_is_answered_by_the_shim(lua: Any) -> None:
     assert exchange(lua, "OPTIONS", "/cigars/")["status"] == "204"
+
+
+def test_grpc_calls_on_the_rest_port_pass_through_with_their_status(lua: Any) -> None:
+    # A trailers-only gRPC error carries grpc-status in the headers: removing it left the client with UNKNOWN.
+    headers = {"content-type": "application/grpc", "authorization": "Bearer x", "grpc-timeout": "5S"}
+    req = {":method": "POST", ":path": "/cigar.collection.v1.CollectionService/GetCigar", **headers}
+    resp = {":status": "200", "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "not found"}
+    result = dict(lua.globals().exchange(lua.table_from(req), "\x00\x00\x00\x00\x00", lua.table_from(resp), ""))
+    out = dict(result["headers"])
+    assert (out["grpc-status"], out["grpc-message"], result["status"]) == ("5", "not found", "200")
+    assert result["request_body"] == "\x00\x00\x00\x00\x00" and "www-authenticate" not in out

@@ -22,6 +22,8 @@ class CigarRow(Base):
         Index("ix_cigars_owner_id_id", "owner_id", "id"),
         Index("ix_cigars_brand_id", "brand", "id"),
         Index("ix_cigars_origin_id", "origin", "id"),
+        # SQLite: never hand out the id of a deleted cigar again (migration 0004); PostgreSQL's sequence never does.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

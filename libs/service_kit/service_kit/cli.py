@@ -74,6 +74,7 @@ class ServiceCli(Generic[S]):
             print(f"{self.name}: {status}")
             return 0 if ok else 1
         from .db.check import DatabaseNotReady
+        from .ports import PortInUse
 
         if args.command == "migrate":
             # Imported before logging is configured: alembic logs its plugin set-up at import, noise before one
@@ -85,6 +86,8 @@ class ServiceCli(Generic[S]):
             return self._run(args, settings)
         except DatabaseNotReady as exc:
             return self.fail(f"{self.env_prefix}DATABASE_URL", exc)
+        except PortInUse as exc:
+            return self.fail(f"{self.env_prefix}PORT", exc)
         except Exception as exc:
             for kind, setting in self.setting_errors.items():
                 if isinstance(exc, kind):
@@ -94,6 +97,7 @@ class ServiceCli(Generic[S]):
     def _run(self, args: argparse.Namespace, settings: S) -> int:
         from .db.check import check_database
         from .db.revisions import head_revision
+        from .ports import check_port_free
 
         if args.command == "migrate":
             from .db.migrate import upgrade
@@ -114,6 +118,8 @@ class ServiceCli(Generic[S]):
         # Fail before binding the port: a server that cannot store anything must not look healthy.
         self.preflight(settings)
         asyncio.run(check_database(settings.database_url, head=head))
+        # Last before serving, once for all the workers: they share the port, no one else may (ports.py).
+        check_port_free(settings.host, settings.port)
         if settings.workers > 1:
             from .workers import run_workers, worker_settings
 

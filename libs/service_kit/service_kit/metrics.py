@@ -32,6 +32,11 @@ class PoolCollector(Collector):
 class Metrics:
     def __init__(self, pools: Mapping[str, PoolState]) -> None:
         self.registry = CollectorRegistry()  # one per server: tests run several in one process
+        # Started minus handled is what is in flight: accepted by the server and not answered yet.
+        self.started = Counter(
+            "grpc_server_started", "RPCs started by the server, by method",
+            ["grpc_service", "grpc_method"], registry=self.registry,
+        )  # fmt: skip
         self.handled = Counter(
             "grpc_server_handled", "RPCs completed, by method and status code",
             ["grpc_service", "grpc_method", "grpc_code"], registry=self.registry,
@@ -52,6 +57,11 @@ class Metrics:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+
+    def starter(self, method: str) -> Callable[[], None]:
+        """What counts one started call of `method` (its series looked up once, here)."""
+        service, _, name = method.strip("/").partition("/")
+        return self.started.labels(service, name).inc
 
     def recorder(self, method: str) -> Callable[[str, float], None]:
         """What records one call of `method` (its code and duration): the method's labelled series are looked

@@ -25,13 +25,14 @@ class ObservabilityInterceptor(UnaryInterceptor):
         self._metrics = metrics
 
     def wrap(self, inner: Behaviour, method: str) -> Behaviour:
-        record = self._metrics.recorder(method)
+        start, record = self._metrics.starter(method), self._metrics.recorder(method)
         loud = not method.startswith(QUIET_PREFIX)
 
         async def observed(request: Any, context: ServicerContext) -> Any:
             incoming = dict(context.invocation_metadata() or ())
             token = REQUEST_ID.set(str(incoming.get(REQUEST_ID_HEADER) or uuid.uuid4()))
             started, crashed = time.perf_counter(), False
+            start()
             try:
                 return await inner(request, context)
             except Exception as exc:

@@ -22,6 +22,14 @@ from .shield import ShieldInterceptor
 
 log = logging.getLogger(__name__)
 HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+# gRPC refuses metadata past a soft limit (8 KiB, at random up to the hard one) with RESOURCE_EXHAUSTED and a
+# message listing the headers: through the gateway that was a 429 naming Envoy's internal headers. One fixed
+# limit, above the gateway's 32 KiB of request headers plus what Envoy adds, so the gateway decides (431).
+MAX_METADATA_BYTES = 64 * 1024
+METADATA_LIMITS = [
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+]
 
 
 @dataclass
@@ -56,7 +64,8 @@ async def start_grpc(
     shield = ShieldInterceptor([f"/{service}/{name}" for name in reads])
     chain = Chain(ObservabilityInterceptor(metrics), errors, shield)
     # so_reuseport: several worker processes (settings.workers) serve one port; the kernel spreads connections.
-    server = grpc.aio.server(interceptors=[chain], options=[("grpc.so_reuseport", 1)])
+    options = [("grpc.so_reuseport", 1), *METADATA_LIMITS]
+    server = grpc.aio.server(interceptors=[chain], options=options)
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
