@@ -66,13 +66,13 @@ async def test_old_login_counters_are_pruned_but_recent_failures_and_known_addre
         await tx.counters.record_failure([keys["old_failure"]], now - reset - timedelta(seconds=1), NOW)
         await tx.counters.record_failure([keys["recent_failure"]], now - timedelta(hours=1), NOW)
         # the pair key of an address that logged in: the owner's exemption from the account-wide lock
-        await tx.counters.record_success([], keys["known_recently"], now - timedelta(days=10))
+        await tx.counters.record_success([], [], keys["known_recently"], now - timedelta(days=10))
         await tx.counters.record_failure([keys["known_long_ago"]], now - timedelta(days=200), NOW)
-        await tx.counters.record_success([], keys["known_long_ago"], now - known_for - timedelta(days=1))
-        await tx.counters.record_success([], keys["known_long_ago_failed_now"], now - timedelta(days=300))
+        await tx.counters.record_success([], [], keys["known_long_ago"], now - known_for - timedelta(days=1))
+        await tx.counters.record_success([], [], keys["known_long_ago_failed_now"], now - timedelta(days=300))
         await tx.counters.record_failure([keys["known_long_ago_failed_now"]], now - timedelta(minutes=5), NOW)
         await tx.counters.record_failure([keys["reset"]], now - timedelta(days=2), NOW)
-        await tx.counters.record_success([keys["reset"]], keys["reset"], now - timedelta(days=365))
+        await tx.counters.record_success([keys["reset"]], [], keys["reset"], now - timedelta(days=365))
         await tx.commit()
     pruned = await SqlCounterPruner(db.sessions).prune(failures_before=now - reset, successes_before=now - known_for)
     assert pruned >= 3
