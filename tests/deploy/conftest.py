@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings
 from auth_service.settings import Settings as AuthSettings
 from collection_service.settings import Settings as CollectionSettings
 from gateway import entrypoint
-from gateway.render import DEFAULTS, GATEWAY_DIR, render
+from gateway.render import DEFAULTS, GATEWAY_DIR, TRACING, render
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
@@ -28,10 +28,9 @@ def setting_names(settings: type[BaseSettings]) -> set[str]:
     prefix = settings.model_config.get("env_prefix", "")
     names = set()
     for name, field in settings.model_fields.items():
-        names.add(f"{prefix}{name}".upper())
-        for choice in getattr(field.validation_alias, "choices", []):
-            if isinstance(choice, str):
-                names.add(choice.upper())
+        aliases = {c.upper() for c in getattr(field.validation_alias, "choices", []) if isinstance(c, str)}
+        # pydantic-settings reads a field with an alias under its aliases only, without the prefix
+        names |= aliases or {f"{prefix}{name}".upper()}
     return names
 
 
@@ -39,7 +38,7 @@ def setting_names(settings: type[BaseSettings]) -> set[str]:
 SETTINGS = {
     "auth_service": setting_names(AuthSettings),
     "collection_service": setting_names(CollectionSettings),
-    "gateway.entrypoint": set(DEFAULTS) | set(entrypoint.SETTINGS),
+    "gateway.entrypoint": set(DEFAULTS) | set(TRACING) | set(entrypoint.SETTINGS),
 }
 
 
@@ -87,9 +86,12 @@ def envoy_config(env: Mapping[str, str]) -> dict:
 
 
 def upstreams(config: dict) -> dict[str, tuple[str, int]]:
-    """cluster name -> (address, port) of its one endpoint."""
+    """cluster name -> (address, port) of its one endpoint, for the services' clusters (not Envoy's own admin's
+    or the trace collector's)."""
     result = {}
     for cluster in config["static_resources"]["clusters"]:
+        if not cluster["name"].endswith("_service"):
+            continue
         [endpoint] = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
         socket = endpoint["endpoint"]["address"]["socket_address"]
         result[cluster["name"]] = (socket["address"], int(socket["port_value"]))
@@ -97,7 +99,7 @@ def upstreams(config: dict) -> dict[str, tuple[str, int]]:
 
 
 def listener_port(config: dict) -> int:
-    [listener] = config["static_resources"]["listeners"]
+    [listener] = [entry for entry in config["static_resources"]["listeners"] if entry["name"] == "rest"]
     return int(listener["address"]["socket_address"]["port_value"])
 
 

@@ -46,6 +46,7 @@ class ServiceSettings(BaseSettings):
     otel_service_name: str | None = Field(None, validation_alias=otel("OTEL_SERVICE_NAME"))
     otel_traces_sampler: SAMPLERS = Field("parentbased_always_on", validation_alias=otel("OTEL_TRACES_SAMPLER"))
     otel_traces_sampler_arg: float = Field(1.0, ge=0, le=1, validation_alias=otel("OTEL_TRACES_SAMPLER_ARG"))
+    otel_bsp_schedule_delay: int = Field(5000, ge=1, validation_alias=otel("OTEL_BSP_SCHEDULE_DELAY"))  # ms
 
     @field_validator("otel_traces_exporter")
     @classmethod

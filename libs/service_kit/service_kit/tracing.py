@@ -231,7 +231,9 @@ class Tracing(Telemetry):
     def __init__(self, settings: ServiceSettings, service: str) -> None:
         self.provider = TracerProvider(sampler=sampler(settings), resource=Resource.create({"service.name": service}))
         for exporter in exporters(settings):
-            self.provider.add_span_processor(BatchSpanProcessor(exporter))
+            self.provider.add_span_processor(
+                BatchSpanProcessor(exporter, schedule_delay_millis=settings.otel_bsp_schedule_delay)
+            )
         self.tracer = self.provider.get_tracer("service_kit")
 
     def engine(self, engine: AsyncEngine) -> AsyncEngine:
