@@ -101,3 +101,18 @@ def test_each_service_exposes_rpc_counts_latencies_errors_and_pool_use(running: 
         for pool in ("statements", "sessions"):
             assert ("db_pool_connections", frozenset({"pool": pool, "state": "checked_out"}.items())) in found
             assert found[("db_pool_connections", frozenset({"pool": pool, "state": "size"}.items()))] >= 1
+
+
+def test_envoys_stats_are_scraped_beside_the_services_and_nothing_else_of_its_admin_is_exposed(
+    running: Running, frontend: Frontend
+) -> None:
+    if not running.stack.config.envoy_metrics_port:
+        return  # a stack started elsewhere (CIGAR_E2E_STACK) without the listener
+    frontend.client.get("/cigars/")
+    envoy = samples(running.metrics_url("envoy"))
+    upstream = {labels for name, labels in envoy if name == "envoy_cluster_upstream_rq_total"}
+    assert frozenset({"envoy_cluster_name": "collection_service"}.items()) in upstream
+    base = running.metrics_url("envoy").removesuffix("/stats/prometheus")
+    for path in ("/stats", "/config_dump", "/clusters", "/stats/prometheus/../config_dump"):
+        assert httpx.get(base + path, timeout=5).status_code == 404, path
+    assert httpx.post(base + "/quitquitquit", timeout=5).status_code == 404
