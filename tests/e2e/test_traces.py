@@ -1,21 +1,17 @@
 """A request through Envoy is one trace: the gateway's spans, both services' and both databases', each the child of
-the one before, exported over OTLP to a receiver of our own (opentelemetry-proto's TraceService, in this process)."""
+the one before, exported over OTLP to a receiver in this process (scripts/otlp_receiver.py)."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent import futures
-from dataclasses import dataclass
 
-import grpc
 import httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from scripts.otlp_receiver import Receiver, Span
 from scripts.run_postgres import NAMES, postgres_urls
 from scripts.stack import StackConfig, prepare, start
 from tests.conftest import BACKENDS, PG_ADMIN_URL, Databases, database_url
@@ -24,56 +20,14 @@ from tests.e2e.conftest import Frontend
 SERVER, CLIENT = trace_pb2.Span.SPAN_KIND_SERVER, trace_pb2.Span.SPAN_KIND_CLIENT
 
 
-@dataclass(frozen=True)
-class Span:
-    service: str
-    name: str
-    kind: int
-    trace_id: str
-    span_id: str
-    parent_id: str
-    attributes: dict[str, object]
-
-
-class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC trace receiver: keeps every span it is sent."""
-
-    def __init__(self) -> None:
-        self.spans: list[Span] = []
-        self._lock = threading.Lock()
-
-    def Export(  # noqa: N802  (the proto's name)
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        received = []
-        for resource_spans in request.resource_spans:
-            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            for scope in resource_spans.scope_spans:
-                for s in scope.spans:
-                    attributes = {a.key: getattr(a.value, a.value.WhichOneof("value") or "string_value")
-                                  for a in s.attributes}  # fmt: skip
-                    received.append(Span(resource.get("service.name", "?"), s.name, s.kind, s.trace_id.hex(),
-                                         s.span_id.hex(), s.parent_span_id.hex(), attributes))  # fmt: skip
-        with self._lock:
-            self.spans.extend(received)
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-    def trace(self, trace_id: str) -> list[Span]:
-        with self._lock:
-            return [s for s in self.spans if s.trace_id == trace_id]
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, int]]:
     servicer = Receiver()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    port = servicer.start()
     try:
         yield servicer, port
     finally:
-        server.stop(grace=None)
+        servicer.stop()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
