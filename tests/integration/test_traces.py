@@ -139,3 +139,16 @@ async def test_a_call_that_fails_for_the_caller_is_not_an_error_span(traced: Tra
     [span] = [s for s in traced.finished() if s.context.trace_id == trace_id]
     assert span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
     assert span.status.status_code == StatusCode.UNSET  # the caller's fault, not the server's
+
+
+async def test_a_call_whose_caller_did_not_sample_it_makes_no_span_in_either_service(traced: Traced) -> None:
+    name = f"tr_{uuid.uuid4().hex[:8]}"
+    await traced.auth.CreateUser(auth_pb2.CreateUserRequest(username=name, email=f"{name}@example.com",
+                                                            password="correct horse battery"))  # fmt: skip
+    login = await traced.auth.Token(auth_pb2.TokenRequest(username=name, password="correct horse battery"))
+    parent, trace_id = traceparent()
+    unsampled = parent.removesuffix("-01") + "-00"
+    await traced.auth.GetMe(auth_pb2.GetMeRequest(), metadata=(*bearer(login.access_token), ("traceparent", unsampled)))
+    # collection_service got the decision along with the trace id: it made no span either (nor a trace of its own)
+    assert [s for s in traced.finished() if s.context.trace_id == trace_id] == []
+    assert not [s for s in traced.finished() if s.name.endswith("ListMyCigars") and s.parent is None]
