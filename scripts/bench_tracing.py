@@ -1,6 +1,6 @@
 """Where a SERVER span should be made: CPU per call of a grpc.aio server with the kit's chain only (tracing off),
 with a tracing layer in the chain (service_kit.tracing.ServerSpans), and with opentelemetry-instrumentation-grpc's
-aio server interceptor registered beside the chain, each with every call sampled and with none sampled.
+aio server interceptor registered beside the chain, each with calls the caller sampled and calls it did not.
 Client and server share this process; the client's part is the same in every configuration, so the differences
 are the server's. Behind docs/decisions/2026-11-29-traces-in-the-interceptor-chain.md.
 
@@ -38,19 +38,20 @@ class Dropped(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-def provider(sampled: bool) -> TracerProvider:
+def provider() -> TracerProvider:
+    """As the services run it by default: parent-based, so the caller's traceparent decides."""
     chosen = TracerProvider(
-        sampler=sampling.ALWAYS_ON if sampled else sampling.ALWAYS_OFF, resource=Resource.create({"service.name": "b"})
+        sampler=sampling.ParentBased(sampling.ALWAYS_ON), resource=Resource.create({"service.name": "b"})
     )
     chosen.add_span_processor(BatchSpanProcessor(Dropped()))
     return chosen
 
 
-def interceptors(config: str, sampled: bool) -> list[Any]:
+def interceptors(config: str) -> list[Any]:
     base: list[UnaryInterceptor] = [ObservabilityInterceptor(Metrics({}))]
     if config == "off":
         return [Chain(*base)]
-    tracer_provider = provider(sampled)
+    tracer_provider = provider()
     if config == "chain":
         return [Chain(base[0], ServerSpans(tracer_provider.get_tracer("bench")))]
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
@@ -64,7 +65,7 @@ async def handler(request: bytes, context: Any) -> bytes:
 
 async def cpu_per_call(config: str, sampled: bool, calls: int) -> float:
     """Microseconds of this process's CPU per call."""
-    server = grpc.aio.server(interceptors=interceptors(config, sampled))
+    server = grpc.aio.server(interceptors=interceptors(config))
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("bench.Echo", {"Call": grpc.unary_unary_rpc_method_handler(handler)}),)
     )
@@ -73,7 +74,9 @@ async def cpu_per_call(config: str, sampled: bool, calls: int) -> float:
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             call: Any = channel.unary_unary(METHOD)
-            traceparent = (("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),)
+            # the caller's decision, as Envoy sends it: sampled (01) or not (00, 99 requests in 100 at a 1 % ratio)
+            flags = "01" if sampled else "00"
+            traceparent = (("traceparent", f"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{flags}"),)
             for _ in range(20):  # warm-up: handlers wrapped, connection up
                 await asyncio.gather(*(call(b"", metadata=traceparent) for _ in range(CONCURRENCY)))
             started = time.process_time()

@@ -58,7 +58,8 @@ def test_a_short_bench_with_tracing_compares_it_with_tracing_off_and_the_spans_r
     tmp_path: Path,
 ) -> None:
     cmd = [sys.executable, "-m", "scripts.bench", "--engines", "sqlite", "-d", "1", "--warmup", "0", "--seed", "3",
-           "--scenarios", "get_cigars", "--skip-baseline", "--var-dir", str(tmp_path), "--tracing", "off,1"]  # fmt: skip
+           "--scenarios", "get_cigars", "--skip-baseline", "--var-dir", str(tmp_path),
+           "--tracing", "off,1"]  # fmt: skip
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "tracing overhead" in out.stdout
