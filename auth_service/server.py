@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_kit.db.driver import Driver, open_driver
 from service_kit.db.engine import create_engine, engine_pool_state, session_factory
-from service_kit.request_ids import ForwardRequestId
 from service_kit.server import GrpcServer, serve_until_signalled, start_grpc
+from service_kit.telemetry import Telemetry, telemetry
 from service_kit.tokens import JwtVerifier, StaticKeySet
 
 from .adapters.channels import SpreadChannel
@@ -88,6 +88,7 @@ class RunningServer:
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
     pruner: asyncio.Task[None]
+    telemetry: Telemetry
 
     @property
     def port(self) -> int:
@@ -102,13 +103,15 @@ class RunningServer:
         await self.engine.dispose()
         self.hasher.close()
         self.server.close()
+        await self.telemetry.shutdown()
 
 
 async def start(
     settings: Settings, clock: Callable[[], datetime] = utc_now, sender: EmailSender | None = None
 ) -> RunningServer:
-    engine = create_engine(settings.database_url, SESSION_POOL_SIZE)
-    driver = open_driver(settings.database_url, STATEMENT_POOL_SIZE)
+    traces = telemetry(settings, NAME)
+    engine = traces.engine(create_engine(settings.database_url, SESSION_POOL_SIZE))
+    driver = traces.driver(open_driver(settings.database_url, STATEMENT_POOL_SIZE), settings.database_url)
     sessions = session_factory(engine)
 
     def uow() -> UnitOfWork:
@@ -117,8 +120,9 @@ async def start(
     # argon2 releases the GIL: one hashing thread per core, shared out among the worker processes.
     hasher = PasslibHasher(workers=settings.hash_workers or max(1, (os.cpu_count() or 1) // settings.workers))
     channel = SpreadChannel(
-        settings.collection_service_addr, COLLECTION_CONNECTIONS, [ForwardRequestId()], PEER_CHANNEL_OPTIONS
-    )
+        settings.collection_service_addr, COLLECTION_CONNECTIONS,
+        traces.client_interceptors(settings.collection_service_addr), PEER_CHANNEL_OPTIONS,
+    )  # fmt: skip
     ring = load_key_ring(settings.private_key_file, clock(), settings.retired_key_retention)
     issuer = JwtIssuer(ring.current, settings.issuer, settings.audience,
                        timedelta(minutes=settings.access_token_expire_minutes), clock)  # fmt: skip
@@ -147,7 +151,7 @@ async def start(
     pools = {"sessions": lambda: engine_pool_state(engine), "statements": driver.pool_state}
     server = await start_grpc(
         settings, SERVICE, lambda s: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, s),
-        error_interceptor(), READS, pools,
+        error_interceptor(), READS, pools, traces,
     )  # fmt: skip
     background = asyncio.create_task(drainer.run())  # account deletions that still need collection_service
     pruning = CounterPruning(
@@ -160,7 +164,7 @@ async def start(
     if settings.gateway_secret_file is None:
         log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
                     "behind the gateway is the gateway's, shared by every client")  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner)
+    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner, traces)
 
 
 async def serve(settings: Settings) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_kit.db.driver import Driver, open_driver
 from service_kit.db.engine import create_engine, engine_pool_state, session_factory
-from service_kit.request_ids import ForwardRequestId
 from service_kit.server import GrpcServer, serve_until_signalled, start_grpc
+from service_kit.telemetry import Telemetry, telemetry
 from service_kit.tokens import JwtVerifier
 
 from .adapters.db.accounts import SqlAccounts
@@ -53,6 +53,7 @@ class RunningServer:
     channel: grpc.aio.Channel
     jwks: JwksCache
     background: list[asyncio.Task[None]]
+    telemetry: Telemetry
 
     @property
     def port(self) -> int:
@@ -66,18 +67,22 @@ class RunningServer:
         await self.driver.close()
         await self.engine.dispose()
         self.server.close()
+        await self.telemetry.shutdown()
 
 
 async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> RunningServer:
-    engine = create_engine(settings.database_url, SESSION_POOL_SIZE)
-    driver = open_driver(settings.database_url, STATEMENT_POOL_SIZE)
+    traces = telemetry(settings, NAME)
+    engine = traces.engine(create_engine(settings.database_url, SESSION_POOL_SIZE))
+    driver = traces.driver(open_driver(settings.database_url, STATEMENT_POOL_SIZE), settings.database_url)
     sessions = session_factory(engine)
 
     def accounts() -> DeletedAccounts:
         return SqlAccounts(sessions)
 
     channel = grpc.aio.insecure_channel(
-        settings.auth_service_addr, options=AUTH_CHANNEL_OPTIONS, interceptors=[ForwardRequestId()]
+        settings.auth_service_addr,
+        options=AUTH_CHANNEL_OPTIONS,
+        interceptors=traces.client_interceptors(settings.auth_service_addr),
     )
     jwks = JwksCache(grpc_fetcher(channel, settings.rpc_timeout_seconds), settings.jwks_min_refresh_seconds)
     revocations = Revocations(SqlRevocations(driver))
@@ -90,7 +95,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     pools = {"statements": driver.pool_state, "sessions": lambda: engine_pool_state(engine)}
     server = await start_grpc(
         settings, SERVICE, lambda s: collection_pb2_grpc.add_CollectionServiceServicer_to_server(servicer, s),
-        error_interceptor(), READS, pools,
+        error_interceptor(), READS, pools, traces,
     )  # fmt: skip
     # Public reads never need auth_service, so serve at once and fetch the keys in the background;
     # a token that arrives first triggers its own (rate-limited) fetch.
@@ -100,7 +105,7 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
         asyncio.create_task(revocations.keep_fresh(settings.revocation_refresh_seconds)),
     ]
     log.info("collection_service listening on %s:%d", settings.host, server.port)
-    return RunningServer(server, engine, driver, channel, jwks, background)
+    return RunningServer(server, engine, driver, channel, jwks, background, traces)
 
 
 async def serve(settings: Settings) -> None:

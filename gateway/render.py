@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import string
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 GATEWAY_DIR = Path(__file__).resolve().parent
 TEMPLATE = GATEWAY_DIR / "envoy.yaml.tmpl"
@@ -15,6 +17,7 @@ DEFAULTS = {
     "GATEWAY_HOST": "127.0.0.1",
     "GATEWAY_PORT": "8000",
     "ENVOY_ADMIN_PORT": "9901",
+    "ENVOY_METRICS_PORT": "0",  # Envoy's stats for other hosts (/stats/prometheus only); 0: none, ask the admin
     "AUTH_HOST": "127.0.0.1",
     "AUTH_PORT": "50051",
     "COLLECTION_HOST": "127.0.0.1",
@@ -30,6 +33,60 @@ DEFAULTS = {
 }
 SECRET_MIN_LENGTH = 32
 SECRET_CHARACTERS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
+# The standard OpenTelemetry variables the gateway reads, with the meaning and defaults the services give them
+# (service_kit/settings.py): no exporter, no traces.
+TRACING = {
+    "OTEL_SDK_DISABLED": "false",
+    "OTEL_TRACES_EXPORTER": "none",  # traces only with otlp: Envoy has no console exporter
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",  # wins over the one above, as in the SDKs
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    "OTEL_SERVICE_NAME": "gateway",
+    "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+    "OTEL_TRACES_SAMPLER_ARG": "1.0",
+    "OTEL_BSP_SCHEDULE_DELAY": "5000",  # ms between exports
+}
+SAMPLERS = {"always_on", "always_off", "traceidratio"}
+
+
+def sampling_percent(sampler: str, argument: str) -> float:
+    """OTEL_TRACES_SAMPLER as the percentage of requests Envoy's random sampling picks. Envoy 1.40 traces a
+    request only if it picks it and, when it comes with a traceparent, its sampled flag is set: a caller's
+    unsampled trace stays unsampled (as parentbased_ samplers do), but a sampled one is sampled again at the
+    ratio (a ParentBased sampler would keep it). tests/e2e/test_traces.py checks the unsampled case."""
+    root = sampler.removeprefix("parentbased_")
+    if root not in SAMPLERS:
+        raise ValueError(f"OTEL_TRACES_SAMPLER: unknown sampler {sampler}")
+    if root != "traceidratio":
+        return 100.0 if root == "always_on" else 0.0
+    ratio = float(argument)
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG: {argument} is not a ratio between 0 and 1")
+    return ratio * 100
+
+
+def tracing_values(values: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
+    """Whether Envoy traces, and the placeholders of its tracer: the collector's address and the sampling."""
+    exporters = {name.strip() for name in values["OTEL_TRACES_EXPORTER"].split(",")}
+    on = "otlp" in exporters and values["OTEL_SDK_DISABLED"].lower() != "true"
+    if values["OTEL_EXPORTER_OTLP_PROTOCOL"] != "grpc":
+        raise ValueError("OTEL_EXPORTER_OTLP_PROTOCOL: only grpc is supported")
+    endpoint = urlsplit(values["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] or values["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    if on and (endpoint.scheme != "http" or not endpoint.hostname):
+        raise ValueError("OTEL_EXPORTER_OTLP_ENDPOINT: an http://HOST:PORT URL (plain-text gRPC) is needed")
+    return on, {
+        "OTLP_HOST": endpoint.hostname or "localhost",
+        "OTLP_PORT": str(endpoint.port or 4317),
+        "TRACE_SAMPLING_PERCENT": str(
+            sampling_percent(values["OTEL_TRACES_SAMPLER"], values["OTEL_TRACES_SAMPLER_ARG"])
+        ),  # fmt: skip
+        "OTEL_BSP_SCHEDULE_DELAY": str(int(values["OTEL_BSP_SCHEDULE_DELAY"])),
+    }
+
+
+def switch(text: str, section: str, on: bool) -> str:
+    """Uncomment the template's lines of `section` ("#[section] ...") when it is on; else they stay comments."""
+    return re.sub(rf"^(\s*)#\[{section}\] ", r"\1", text, flags=re.MULTILINE) if on else text
 
 
 class GatewayConfigError(Exception):
@@ -55,9 +112,12 @@ def render(env: Mapping[str, str] | None = None, secret: str | None = None) -> s
     """The config with every placeholder filled: the environment wins over DEFAULTS. The gateway secret is read
     from GATEWAY_SECRET_FILE unless given (checks of the deployment files render without the real file)."""
     env = os.environ if env is None else env
-    values = {key: env.get(key) or default for key, default in DEFAULTS.items()}
+    values = {key: env.get(key) or default for key, default in {**DEFAULTS, **TRACING}.items()}
     values["GATEWAY_SECRET"] = secret if secret is not None else read_secret(values["GATEWAY_SECRET_FILE"])
-    return string.Template(TEMPLATE.read_text()).substitute(values)
+    tracing, derived = tracing_values(values)
+    text = switch(TEMPLATE.read_text(), "tracing", tracing)
+    text = switch(text, "metrics", int(values["ENVOY_METRICS_PORT"]) != 0)
+    return string.Template(text).substitute({**values, **derived})
 
 
 def main(argv: list[str]) -> int:

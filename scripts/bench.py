@@ -23,7 +23,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from scripts.bench_report import goal_lines, print_table, ratios, stack_rss
+from scripts.bench_report import goal_lines, print_table, print_tracing, ratios, stack_rss
+from scripts.otlp_receiver import Receiver
 from scripts.stack import ROOT, StackConfig, free_port, prepare, start
 
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -123,23 +124,39 @@ def stack_env(auth_workers: int, collection_workers: int, log_level: str, token_
     }  # fmt: skip
 
 
-def bench_ours(dbs: Databases, tmp: Path, args: argparse.Namespace) -> dict:
+def tracing_env(mode: str, port: int) -> dict[str, str]:
+    """Tracing as an operator turns it on: every process exports over OTLP, the gateway samples `mode` (a ratio)
+    of the requests and the services follow it. "off": none of it (the default of make run)."""
+    if mode == "off":
+        return {}
+    return {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": mode}  # fmt: skip
+
+
+def bench_ours(dbs: Databases, tmp: Path, args: argparse.Namespace, tracing: str = "off") -> dict:
+    receiver = Receiver(keep=False)  # what the spans are exported to: a collector's work, done in this process
+    port = receiver.start() if tracing != "off" else 0
     config = StackConfig.on_free_ports(
         tmp / "ours", auth_database_url=dbs.url("auth"),
         collection_database_url=dbs.url("collection"),
-        extra_env=stack_env(args.auth_workers, args.collection_workers, args.log_level, args.token_limit),
+        extra_env={**stack_env(args.auth_workers, args.collection_workers, args.log_level, args.token_limit),
+                   **tracing_env(tracing, port)},
     )  # fmt: skip
     prepare(config)
-    with (tmp / f"stack-{dbs.engine}.log").open("wb") as log:
-        stack = start(config, log=log)
-        try:
-            time.sleep(1.0)  # let start-up work (JWKS warm-up, health checks) settle before "at rest"
-            rss_rest = stack_rss(stack)
-            rows = run_load(stack.base_url, args, f"ours-{dbs.engine}")
-            rss_after = stack_rss(stack)
-        finally:
-            stack.stop()
-    return {"results": rows, "rss_rest": rss_rest, "rss_after": rss_after}
+    try:
+        with (tmp / f"stack-{dbs.engine}.log").open("wb") as log:
+            stack = start(config, log=log)
+            try:
+                time.sleep(1.0)  # let start-up work (JWKS warm-up, health checks) settle before "at rest"
+                rss_rest = stack_rss(stack)
+                rows = run_load(stack.base_url, args, f"ours-{dbs.engine}")
+                rss_after = stack_rss(stack)
+            finally:
+                stack.stop()
+    finally:
+        receiver.stop()
+    return {"results": rows, "rss_rest": rss_rest, "rss_after": rss_after, "tracing": tracing,
+            "spans_received": receiver.count}  # fmt: skip
 
 
 def bench_baseline(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
@@ -176,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-level", default="WARNING", help="of our services (INFO logs every call)")
     ap.add_argument("--var-dir", type=Path, default=ROOT / "var" / "bench", help="logs and SQLite files, kept")
     ap.add_argument("--skip-baseline", action="store_true", help="measure only our stack (when tuning it)")
+    ap.add_argument(
+        "--tracing",
+        default="off",
+        help="comma-separated: off, or a ratio of requests traced (1 = all, 0.01 = 1 %%), exporting over OTLP to a "
+        "receiver in this process; e.g. off,1,0.01 runs our stack three times per engine and compares them",
+    )
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop what was started and drop the databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -185,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
               "to compare; measuring our stack only")  # fmt: skip
     print(f"our stack: {args.auth_workers} auth_service and {args.collection_workers} collection_service process(es), "
           f"log level {args.log_level}, gateway POST /token limit {args.token_limit} per address per minute "
-          "(all the load comes from one address)")  # fmt: skip
+          f"(all the load comes from one address), tracing {args.tracing}")  # fmt: skip
     if not shutil.which("wrk"):
         sys.exit("make bench: wrk not found (apt-get install wrk; `make bench` installs it)")
     report: dict = {"tool": "make bench", "loadavg_start": os.getloadavg()[0], "nproc": os.cpu_count(),
@@ -193,22 +216,34 @@ def main(argv: list[str] | None = None) -> int:
                     "token_limit": args.token_limit, "log_level": args.log_level,
                     "concurrency": args.concurrency, "duration_s": args.duration, "seed": args.seed,
                     "engines": {}}  # fmt: skip
+    modes = [mode.strip() for mode in args.tracing.split(",")]
+    for mode in modes:
+        if mode != "off" and not 0 <= float(mode) <= 1:
+            sys.exit(f"make bench: --tracing {mode}: off or a ratio between 0 and 1")
     for engine in args.engines.split(","):
         # Kept until the next run (logs, SQLite files) under var/, which is git-ignored.
         tmp = args.var_dir.resolve() / engine  # absolute: the baseline runs in its own directory
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        dbs = Databases(engine, tmp)
-        try:
-            load_before = os.getloadavg()[0]
-            ours = bench_ours(dbs, tmp, args)
-            base = None if args.skip_baseline or bench is None else bench_baseline(dbs, tmp, bench, args)
-        finally:
-            dbs.drop()
-        entry = {"loadavg": [load_before, os.getloadavg()[0]], "ours": ours, "baseline": base,
-                 "ratio": ratios(ours["results"], base["results"]) if base else None}  # fmt: skip
-        report["engines"][engine] = entry
-        print_table(engine, entry)
+        base = None
+        by_mode = {}
+        for index, mode in enumerate(modes):
+            where = tmp if mode == "off" else tmp / f"tracing-{mode}"
+            where.mkdir(parents=True, exist_ok=True)
+            dbs = Databases(engine, where)  # fresh databases for each run of our stack
+            try:
+                load_before = os.getloadavg()[0]
+                ours = bench_ours(dbs, where, args, mode)
+                if index == 0 and not args.skip_baseline and bench is not None:
+                    base = bench_baseline(dbs, where, bench, args)
+            finally:
+                dbs.drop()
+            entry = {"loadavg": [load_before, os.getloadavg()[0]], "ours": ours, "baseline": base,
+                     "ratio": ratios(ours["results"], base["results"]) if base else None}  # fmt: skip
+            label = engine if mode == "off" else f"{engine}, tracing {mode}"
+            report["engines"][label] = by_mode[mode] = entry
+            print_table(label, entry)
+        if len(modes) > 1:
+            print_tracing(engine, by_mode)
     report["goals"] = goal_lines(report["engines"])
     print("\n".join(f"goal: {line}" for line in report["goals"]))
     print(json.dumps(report, ensure_ascii=False))

@@ -6,7 +6,7 @@ set-up (scripts/vendored/load.py), drives each scenario with the same wrk script
 before and after. CPU per request is what decides throughput on a 2-core machine where all of them share
 the cores.
 
-    .venv/bin/python -m scripts.bench_cpu [--engine sqlite|postgres] [-d 5] [--scenarios get_cigars,...]
+    .venv/bin/python -m scripts.bench_cpu [--engine sqlite|postgres] [-d 5] [--scenarios ...] [--tracing 0.01]
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from scripts.bench import LOAD_TOOL, Databases, stack_env
+from scripts.bench import LOAD_TOOL, Databases, stack_env, tracing_env
 from scripts.bench_report import _children
+from scripts.otlp_receiver import Receiver
 from scripts.stack import ROOT, StackConfig, prepare, start
 
 
@@ -56,6 +57,9 @@ def _snapshot(load, groups: dict[str, list[int]]) -> dict[str, float]:  # type: 
     out = {name: sum(load.proc_cpu_seconds(p) or 0.0 for p in pids) for name, pids in pids_by_group.items()}
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     out["wrk"] = ru.ru_utime + ru.ru_stime
+    # this process is idle while wrk runs, but for the OTLP receiver's threads (with --tracing): a collector's work
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    out["receiver"] = me.ru_utime + me.ru_stime
     return out
 
 
@@ -70,7 +74,7 @@ async def _measure(stack, load, args: argparse.Namespace) -> None:  # type: igno
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as client:
         ctx = await load.setup(client, args.seed)
         groups = _groups(stack)
-        names = [*groups, "postgres", "wrk"]
+        names = [*groups, "postgres", "wrk", *(["receiver"] if args.tracing != "off" else [])]
         print(f"{'scenario':<22} {'req/s':>8}  " + "  ".join(f"{n:>18}" for n in names) + "  (CPU ms per request)")
         for scenario in args.scenarios.split(","):
             path, lua = load.wrk_script(scenario, ctx)
@@ -96,16 +100,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
     ap.add_argument("--auth-workers", type=int, default=2)
     ap.add_argument("--collection-workers", type=int, default=2)
+    ap.add_argument("--tracing", default="off", help="off, or the ratio of requests traced (as make bench --tracing)")
     args = ap.parse_args(argv)
     load = _load_module()
     tmp = ROOT / "var" / "bench-cpu" / args.engine
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     dbs = Databases(args.engine, tmp)
+    receiver = Receiver(keep=False)
+    port = receiver.start() if args.tracing != "off" else 0
     try:
         config = StackConfig.on_free_ports(
             tmp, auth_database_url=dbs.url("auth"), collection_database_url=dbs.url("collection"),
-            extra_env=stack_env(args.auth_workers, args.collection_workers, "WARNING", 1_000_000),
+            extra_env={**stack_env(args.auth_workers, args.collection_workers, "WARNING", 1_000_000),
+                       **tracing_env(args.tracing, port)},
         )  # fmt: skip
         prepare(config)
         with (tmp / "stack.log").open("wb") as log:
@@ -115,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 stack.stop()
     finally:
+        receiver.stop()
         dbs.drop()
+    if args.tracing != "off":
+        print(f"tracing {args.tracing}: {receiver.count} spans received")
     return 0
 
 

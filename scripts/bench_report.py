@@ -117,3 +117,25 @@ def goal_lines(engines: dict) -> list[str]:
             lines.append(f"{engine} {ours[key]['scenario']}: {ratio:.2f}x (want >= {want:g}x){p99}: "
                          f"{'met' if ok else 'NOT met'}")  # fmt: skip
     return lines
+
+
+def print_tracing(engine: str, by_mode: dict[str, dict]) -> None:
+    """Our stack's req/s, p50 and p99 with each tracing mode, against tracing off (the first mode)."""
+    modes = list(by_mode)
+    rows = {mode: _by_key(entry["ours"]["results"]) for mode, entry in by_mode.items()}
+    print(f"\n== {engine}: tracing overhead (req/s, p50/p99 ms; change in req/s against {modes[0]}) ==")
+    print(f"{'scenario':<22} | " + " | ".join(f"{'tracing ' + m:>28}" for m in modes))
+    for key, first in rows[modes[0]].items():
+        cells = []
+        for mode in modes:
+            row = rows[mode].get(key)
+            if row is None:
+                cells.append(f"{'-':>28}")
+                continue
+            change = f"{(row['rps'] / first['rps'] - 1) * 100:+5.1f}%" if first["rps"] else "   -  "
+            cells.append(f"{row['rps']:>7.1f} {row['p50_ms']:>5.1f}/{row['p99_ms']:<6.1f} {change:>7}")
+        print(f"{first['scenario']:<22} | " + " | ".join(cells))
+    for mode, entry in by_mode.items():
+        rest = entry["ours"]["rss_rest"]
+        print(f"tracing {mode}: PSS at rest {rest['total_pss']:.0f} MB (RSS sum {rest['total']:.0f} MB), "
+              f"spans received {entry['ours']['spans_received']}")  # fmt: skip

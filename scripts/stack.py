@@ -43,6 +43,7 @@ class StackConfig:
     collection_port: int = 50052
     auth_metrics_port: int = 0  # Prometheus /metrics of each service; 0 turns it off
     collection_metrics_port: int = 0
+    envoy_metrics_port: int = 0  # Envoy's /stats/prometheus beside the admin's; 0: only on the admin
     auth_database_url: str | None = None  # default: SQLite under var_dir
     collection_database_url: str | None = None
     key_file: Path | None = None
@@ -93,8 +94,14 @@ class StackConfig:
             "ENVOY_ADMIN_PORT": str(self.admin_port),
             "AUTH_METRICS_PORT": str(self.auth_metrics_port),
             "COLLECTION_METRICS_PORT": str(self.collection_metrics_port),
+            "ENVOY_METRICS_PORT": str(self.envoy_metrics_port),
             **self.extra_env,
         }
+
+    def process_env(self, name: str) -> dict[str, str]:
+        """service_env as the process `name` gets it: under its own name in traces (one environment, three
+        processes, and OTEL_SERVICE_NAME is one name)."""
+        return {**self.service_env(), "OTEL_SERVICE_NAME": name}
 
 
 @dataclass
@@ -126,7 +133,7 @@ def restart_service(stack: Stack, name: str, log: IO[bytes] | None = None) -> No
     port = {"auth_service": stack.config.auth_port, "collection_service": stack.config.collection_port}[name]
     stop_service(stack, name)
     stack.processes[name] = subprocess.Popen(
-        [sys.executable, "-m", name], env=stack.config.service_env(), cwd=ROOT, stdout=log,
+        [sys.executable, "-m", name], env=stack.config.process_env(name), cwd=ROOT, stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )  # fmt: skip
     wait_grpc_serving(port, stack.processes[name])
@@ -210,13 +217,14 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
         # auth_service first: collection_service fetches its keys at start (and retries if it cannot).
         for name, port in (("auth_service", config.auth_port), ("collection_service", config.collection_port)):
             stack.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if out else None
-            )
+                [sys.executable, "-m", name], env=config.process_env(name), cwd=ROOT, stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+            )  # fmt: skip
             wait_grpc_serving(port, stack.processes[name])
         envoy_config = config.var_dir / f"envoy-{config.gateway_port}.yaml"
         envoy_config.touch(mode=0o600)
         envoy_config.chmod(0o600)  # before anything is written: it holds the gateway secret
-        envoy_config.write_text(render(env))
+        envoy_config.write_text(render(config.process_env("gateway")))
         stack.processes["envoy"] = subprocess.Popen(
             [str(BIN / "envoy"), "-c", str(envoy_config), "--log-level", "warn",
              "--disable-hot-restart", "--file-flush-interval-msec", "500"],  # access log: 10 s by default

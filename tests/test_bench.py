@@ -54,6 +54,23 @@ def test_a_short_bench_of_our_stack_prints_a_table_and_a_json_line_and_leaves_no
     assert processes_mentioning(str(tmp_path)) == []  # every process of the stack was stopped
 
 
+def test_a_short_bench_with_tracing_compares_it_with_tracing_off_and_the_spans_reach_the_receiver(
+    tmp_path: Path,
+) -> None:
+    cmd = [sys.executable, "-m", "scripts.bench", "--engines", "sqlite", "-d", "1", "--warmup", "0", "--seed", "3",
+           "--scenarios", "get_cigars", "--skip-baseline", "--var-dir", str(tmp_path),
+           "--tracing", "off,1"]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "tracing overhead" in out.stdout
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    off, on = report["engines"]["sqlite"]["ours"], report["engines"]["sqlite, tracing 1"]["ours"]
+    assert off["spans_received"] == 0
+    # every request traced: at least Envoy's two spans, the service's and its statement's per request
+    assert on["spans_received"] >= 4 * sum(r["requests"] for r in on["results"])
+    assert processes_mentioning(str(tmp_path)) == []
+
+
 def processes_mentioning(text: str) -> list[int]:
     """PIDs whose command line or environment names `text` (the services get their paths by environment)."""
     found = []

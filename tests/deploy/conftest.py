@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -17,11 +18,12 @@ from pydantic_settings import BaseSettings
 from auth_service.settings import Settings as AuthSettings
 from collection_service.settings import Settings as CollectionSettings
 from gateway import entrypoint
-from gateway.render import DEFAULTS, GATEWAY_DIR, render
+from gateway.render import DEFAULTS, GATEWAY_DIR, TRACING, render
 from tests.conftest import GATEWAY_TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
+KUBECTL = BIN / "kubectl"
 
 
 def setting_names(settings: type[BaseSettings]) -> set[str]:
@@ -29,10 +31,9 @@ def setting_names(settings: type[BaseSettings]) -> set[str]:
     prefix = settings.model_config.get("env_prefix", "")
     names = set()
     for name, field in settings.model_fields.items():
-        names.add(f"{prefix}{name}".upper())
-        for choice in getattr(field.validation_alias, "choices", []):
-            if isinstance(choice, str):
-                names.add(choice.upper())
+        aliases = {c.upper() for c in getattr(field.validation_alias, "choices", []) if isinstance(c, str)}
+        # pydantic-settings reads a field with an alias under its aliases only, without the prefix
+        names |= aliases or {f"{prefix}{name}".upper()}
     return names
 
 
@@ -40,7 +41,7 @@ def setting_names(settings: type[BaseSettings]) -> set[str]:
 SETTINGS = {
     "auth_service": setting_names(AuthSettings),
     "collection_service": setting_names(CollectionSettings),
-    "gateway.entrypoint": set(DEFAULTS) | set(entrypoint.SETTINGS),
+    "gateway.entrypoint": set(DEFAULTS) | set(TRACING) | set(entrypoint.SETTINGS),
 }
 
 
@@ -88,9 +89,12 @@ def envoy_config(env: Mapping[str, str]) -> dict:
 
 
 def upstreams(config: dict) -> dict[str, tuple[str, int]]:
-    """cluster name -> (address, port) of its one endpoint."""
+    """cluster name -> (address, port) of its one endpoint, for the services' clusters (not Envoy's own admin's
+    or the trace collector's)."""
     result = {}
     for cluster in config["static_resources"]["clusters"]:
+        if not cluster["name"].endswith("_service"):
+            continue
         [endpoint] = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
         socket = endpoint["endpoint"]["address"]["socket_address"]
         result[cluster["name"]] = (socket["address"], int(socket["port_value"]))
@@ -98,7 +102,7 @@ def upstreams(config: dict) -> dict[str, tuple[str, int]]:
 
 
 def listener_port(config: dict) -> int:
-    [listener] = config["static_resources"]["listeners"]
+    [listener] = [entry for entry in config["static_resources"]["listeners"] if entry["name"] == "rest"]
     return int(listener["address"]["socket_address"]["port_value"])
 
 
@@ -116,3 +120,27 @@ def key_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("deploy-key") / "auth_ed25519.pem"
     create_key_file(path)
     return path
+
+
+K8S_GATEWAY_SECRET = "k8s-test-gateway-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def operator_copy(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> Path:
+    """deploy/k8s/base, in a copy of deploy/k8s, with the files an operator adds: a key, the gateway secret, the
+    database URLs and the SMTP password (each example copied)."""
+    k8s = tmp_path_factory.mktemp("k8s") / "k8s"
+    ignore = shutil.ignore_patterns("auth_ed25519.pem", "database.env", "gateway.secret", "smtp_password")
+    shutil.copytree(ROOT / "deploy" / "k8s", k8s, ignore=ignore)
+    base = k8s / "base"
+    shutil.copy(key_pem, base / "secrets" / "auth_ed25519.pem")
+    for example in (base / "secrets").glob("*.example"):
+        shutil.copy(example, example.with_suffix(""))
+    (base / "secrets" / "gateway.secret").write_text(K8S_GATEWAY_SECRET + "\n")
+    return base
+
+
+def kustomize(path: Path) -> list[dict]:
+    result = subprocess.run([str(KUBECTL), "kustomize", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -4,17 +4,14 @@ offline; it agrees with our code."""
 from __future__ import annotations
 
 import base64
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
-import yaml
 from cigar.auth.v1 import auth_pb2
 from cigar.collection.v1 import collection_pb2
 
+from tests.deploy.conftest import K8S_GATEWAY_SECRET as GATEWAY_SECRET
 from tests.deploy.conftest import (
     ROOT,
     SETTINGS,
@@ -22,43 +19,19 @@ from tests.deploy.conftest import (
     assert_envoy_accepts,
     assert_settings_accept,
     envoy_config,
+    kustomize,
     listener_port,
     module_of,
     upstreams,
 )
 
 K8S = ROOT / "deploy" / "k8s"  # base/ and overlays/
-KUBECTL = Path(sys.executable).parent / "kubectl"
 K8S_VERSION = "1.33"  # the oldest minor still supported upstream when this was written
 HEALTH_NAMES = {
     "auth": auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     "collection": collection_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name,
 }
 PORT_SETTING = {"auth": "AUTH_PORT", "collection": "COLLECTION_PORT"}
-
-
-GATEWAY_SECRET = "k8s-test-gateway-secret-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def operator_copy(tmp_path_factory: pytest.TempPathFactory, key_pem: Path) -> Path:
-    """deploy/k8s/base, in a copy of deploy/k8s, with the files an operator adds: a key, the gateway secret, the
-    database URLs and the SMTP password (each example copied)."""
-    k8s = tmp_path_factory.mktemp("k8s") / "k8s"
-    ignore = shutil.ignore_patterns("auth_ed25519.pem", "database.env", "gateway.secret", "smtp_password")
-    shutil.copytree(K8S, k8s, ignore=ignore)
-    base = k8s / "base"
-    shutil.copy(key_pem, base / "secrets" / "auth_ed25519.pem")
-    for example in (base / "secrets").glob("*.example"):
-        shutil.copy(example, example.with_suffix(""))
-    (base / "secrets" / "gateway.secret").write_text(GATEWAY_SECRET + "\n")
-    return base
-
-
-def kustomize(path: Path) -> list[dict]:
-    result = subprocess.run([str(KUBECTL), "kustomize", str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
 @pytest.fixture(scope="module")

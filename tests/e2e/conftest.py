@@ -40,8 +40,9 @@ class Running:
         return self.stack.config.var_dir / "stack.log"
 
     def metrics_url(self, service: str) -> str:
+        """auth's, collection's /metrics, or envoy's stats (its listener for scrapers, beside the admin)."""
         port = getattr(self.stack.config, f"{service}_metrics_port")
-        return f"http://127.0.0.1:{port}/metrics"
+        return f"http://127.0.0.1:{port}/{'stats/prometheus' if service == 'envoy' else 'metrics'}"
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -71,6 +72,7 @@ async def running(
         var,
         auth_metrics_port=free_port(),
         collection_metrics_port=free_port(),
+        envoy_metrics_port=free_port(),
         auth_database_url=urls["AUTH_DATABASE_URL"],
         collection_database_url=urls["COLLECTION_DATABASE_URL"],
         extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json", **MANY_REGISTRATIONS},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -101,3 +102,39 @@ def test_each_service_exposes_rpc_counts_latencies_errors_and_pool_use(running: 
         for pool in ("statements", "sessions"):
             assert ("db_pool_connections", frozenset({"pool": pool, "state": "checked_out"}.items())) in found
             assert found[("db_pool_connections", frozenset({"pool": pool, "state": "size"}.items()))] >= 1
+
+
+def test_envoys_stats_are_scraped_beside_the_services_and_nothing_else_of_its_admin_is_exposed(
+    running: Running, frontend: Frontend
+) -> None:
+    if not running.stack.config.envoy_metrics_port:
+        return  # a stack started elsewhere (CIGAR_E2E_STACK) without the listener
+    frontend.client.get("/cigars/")
+    envoy = samples(running.metrics_url("envoy"))
+    upstream = {labels for name, labels in envoy if name == "envoy_cluster_upstream_rq_total"}
+    assert frozenset({"envoy_cluster_name": "collection_service"}.items()) in upstream
+    base = running.metrics_url("envoy").removesuffix("/stats/prometheus")
+    for path in ("/stats", "/config_dump", "/clusters", "/stats/prometheus/../config_dump"):
+        assert httpx.get(base + path, timeout=5).status_code == 404, path
+    assert httpx.post(base + "/quitquitquit", timeout=5).status_code == 404
+
+
+def test_every_metric_the_dashboard_queries_is_one_the_stack_serves(running: Running, frontend: Frontend) -> None:
+    from tests.deploy.test_dashboard import dashboard, graphs
+
+    if not running.stack.config.envoy_metrics_port:
+        return  # a stack started elsewhere (CIGAR_E2E_STACK) without Envoy's listener
+    _, token = frontend.token_for_new_user()
+    frontend.client.get("/users/me/", headers={"Authorization": f"Bearer {token}"})
+    texts = [httpx.get(running.metrics_url(service), timeout=5).text for service in ("auth", "collection", "envoy")]
+    families = [family for text in texts for family in text_string_to_metric_families(text)]
+    # as exposed: the parser adds _total to Envoy's counters, which Prometheus queries without it
+    metrics = {f.name for f in families} | {s.name for f in families for s in f.samples}
+    labels = {label for f in families for s in f.samples for label in s.labels}
+    exprs = [target["expr"] for panel in graphs(dashboard()) for target in panel["targets"]]
+    queried = {name for expr in exprs for name in re.findall(r"(\w+)\{", expr)}
+    assert queried and queried <= metrics, queried - metrics
+    grouped = {label for expr in exprs for group in re.findall(r"by \(([^)]*)\)", expr) for label in group.split(", ")}
+    matched = {label for expr in exprs for label in re.findall(r"(\w+)!?=~?\"", expr)}
+    # job is the label Prometheus adds to every series of a scrape target
+    assert grouped | matched <= labels | {"job"}, (grouped | matched) - labels

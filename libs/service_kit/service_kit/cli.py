@@ -44,6 +44,12 @@ class ServiceCli(Generic[S]):
         print(f"{self.name}: {setting}: {problem}", file=sys.stderr)
         return 2
 
+    def variable(self, loc: tuple[int | str, ...]) -> str:
+        """The environment variable behind a settings error: field names take the prefix, OpenTelemetry's
+        own variables (aliases, in capitals) are read as they are."""
+        name = "_".join(map(str, loc))
+        return name if name.isupper() else f"{self.env_prefix}{name.upper()}"
+
     def parse_args(self, argv: list[str] | None) -> argparse.Namespace:
         parser = argparse.ArgumentParser(prog=self.name, description=self.description)
         sub = parser.add_subparsers(dest="command")
@@ -61,9 +67,7 @@ class ServiceCli(Generic[S]):
         try:
             settings = self.settings()
         except ValidationError as exc:
-            errors = "; ".join(
-                f"{self.env_prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-            )
+            errors = "; ".join(f"{self.variable(e['loc'])}: {e['msg']}" for e in exc.errors())
             print(f"{self.name}: invalid settings: {errors}", file=sys.stderr)
             return 2
         if args.command == "health":

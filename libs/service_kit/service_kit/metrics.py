@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .worker_metrics import Workers, answer, served_registry
+
 PoolState = Callable[[], Mapping[str, int]]
 
 
@@ -49,9 +51,12 @@ class Metrics:
         self._http: WSGIServer | None = None
 
     def serve(self, host: str, port: int) -> None:
-        """Expose /metrics on host:port in a thread; port 0 leaves metrics unexposed."""
+        """Expose /metrics on host:port in a thread; port 0 leaves metrics unexposed. In a forked worker, answer
+        the first worker instead, which serves every worker's samples summed (worker_metrics.py)."""
+        if Workers.own is not None:
+            answer(self.registry)
         if port:
-            self._http, _ = start_http_server(port, addr=host, registry=self.registry)
+            self._http, _ = start_http_server(port, addr=host, registry=served_registry(self.registry))
 
     def close(self) -> None:
         if self._http is not None:

@@ -17,6 +17,13 @@ log = logging.getLogger(__name__)
 QUIET_PREFIX = "/grpc.health.v1.Health/"  # Envoy probes every 2 s: counted, never logged
 
 
+def final_code(context: ServicerContext, crashed: bool) -> str:
+    """The name of the status code a call ended with: UNKNOWN if it raised anything but an abort."""
+    # code() is None until the handler sets one (the stubs say otherwise)
+    code: object = grpc.StatusCode.UNKNOWN if crashed else (cast(object, context.code()) or grpc.StatusCode.OK)
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
 class ObservabilityInterceptor(UnaryInterceptor):
     """Binds the request id (the caller's x-request-id, or a fresh UUID), then counts, times and logs each RPC."""
 
@@ -40,11 +47,7 @@ class ObservabilityInterceptor(UnaryInterceptor):
                 raise
             finally:
                 elapsed = time.perf_counter() - started
-                # code() is None until the handler sets one (the stubs say otherwise)
-                code: object = (
-                    grpc.StatusCode.UNKNOWN if crashed else (cast(object, context.code()) or grpc.StatusCode.OK)
-                )
-                code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+                code_name = final_code(context, crashed)
                 record(code_name, elapsed)
                 if loud and log.isEnabledFor(logging.INFO):
                     fields = {"grpc_method": method, "grpc_code": code_name, "duration_ms": round(elapsed * 1000, 1)}

@@ -19,6 +19,7 @@ from .metrics import Metrics, PoolState
 from .observability import ObservabilityInterceptor
 from .settings import ServiceSettings
 from .shield import ShieldInterceptor
+from .telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 HEALTH = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -55,14 +56,16 @@ async def start_grpc(
     errors: ErrorInterceptor,
     reads: Collection[str],
     pools: Mapping[str, PoolState],
+    telemetry: Telemetry | None = None,
 ) -> GrpcServer:
     """Serve `service` (its full proto name), whose servicer `register` adds, on settings.host:port.
     `reads` names the methods that never write: a call cut short by its client may simply stop (shield.py).
-    `pools` are the database pools the metrics report."""
+    `pools` are the database pools the metrics report; `telemetry` may add a tracing layer to the chain."""
     metrics = Metrics(pools)
-    # One registered interceptor (a Chain of three): grpc.aio asks each registered one on every call.
+    # One registered interceptor (a Chain of three, four when tracing): grpc.aio asks each registered one on every call.
     shield = ShieldInterceptor([f"/{service}/{name}" for name in reads])
-    chain = Chain(ObservabilityInterceptor(metrics), errors, shield)
+    tracing = telemetry.server_layer() if telemetry else None  # inside the request id's layer: spans carry it
+    chain = Chain(ObservabilityInterceptor(metrics), *([tracing] if tracing else []), errors, shield)
     # so_reuseport: several worker processes (settings.workers) serve one port; the kernel spreads connections.
     options = [("grpc.so_reuseport", 1), *METADATA_LIMITS]
     server = grpc.aio.server(interceptors=[chain], options=options)

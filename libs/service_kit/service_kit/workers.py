@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from . import worker_metrics
+
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 S = TypeVar("S", bound=BaseModel)
@@ -28,8 +30,8 @@ def _die_with_parent() -> None:
 
 def worker_settings(settings: S, index: int) -> S:
     """Only the first worker serves /metrics (settings.metrics_port): the port cannot be shared, and ports next
-    to it may be taken (make run puts the two services' metrics on adjacent ports). Its registry counts its
-    own calls only; a multiprocess collector would be needed to sum the workers."""
+    to it may be taken (make run puts the two services' metrics on adjacent ports). It serves every worker's
+    samples summed: the others answer it over socket pairs (worker_metrics.py)."""
     return settings if index == 0 else settings.model_copy(update={"metrics_port": 0})
 
 
@@ -40,10 +42,12 @@ def run_workers(count: int, serve: Callable[[int], Coroutine[Any, Any, None]]) -
     Must run before any gRPC object exists: gRPC supports fork only before its core has started."""
     gc.freeze()  # objects imported so far are never touched by the collector: their pages stay shared
     children: list[int] = []
+    links = worker_metrics.pairs(count)  # the first worker's /metrics asks the others over these
     for index in range(1, count):
         pid = os.fork()
         if pid == 0:
             _die_with_parent()
+            worker_metrics.become_worker(links, index)
             code = 1
             try:
                 asyncio.run(serve(index))
@@ -51,6 +55,7 @@ def run_workers(count: int, serve: Callable[[int], Coroutine[Any, Any, None]]) -
             finally:
                 os._exit(code)
         children.append(pid)
+    worker_metrics.become_first(links)
     log.info("started %d more workers: %s", len(children), " ".join(map(str, children)))
     lost: list[int] = []
 
