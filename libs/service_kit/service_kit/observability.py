@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import grpc
 
-from .interceptors import Behaviour, ServicerContext, UnaryInterceptor
+from .interceptors import Behaviour, Kind, MethodInterceptor, ServicerContext
 from .metrics import Metrics
 from .request_ids import REQUEST_ID, REQUEST_ID_HEADER
 
@@ -17,14 +17,14 @@ log = logging.getLogger(__name__)
 QUIET_PREFIX = "/grpc.health.v1.Health/"  # Envoy probes every 2 s: counted, never logged
 
 
-class ObservabilityInterceptor(UnaryInterceptor):
+class ObservabilityInterceptor(MethodInterceptor):
     """Binds the request id (the caller's x-request-id, or a fresh UUID), then counts, times and logs each RPC."""
 
     def __init__(self, metrics: Metrics) -> None:
         super().__init__()
         self._metrics = metrics
 
-    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+    def wrap(self, inner: Behaviour, method: str, kind: Kind) -> Behaviour:
         record = self._metrics.recorder(method)
         loud = not method.startswith(QUIET_PREFIX)
 
