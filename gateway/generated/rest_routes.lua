@@ -40,6 +40,13 @@ return {
     status = 200,
   },
   {
+    rpc = "cigar.collection.v1.CollectionService.ExportMyCigars",
+    method = "GET",
+    path = "/users/me/cigars/export",
+    pattern = "^/users/me/cigars/export$",
+    status = 200,
+  },
+  {
     rpc = "cigar.collection.v1.CollectionService.GetCigar",
     method = "GET",
     path = "/cigars/{id}",
@@ -112,5 +119,12 @@ return {
     path = "/users/me/password",
     pattern = "^/users/me/password$",
     status = 204,
+  },
+  {
+    rpc = "cigar.collection.v1.CollectionService.ImportMyCigars",
+    method = "POST",
+    path = "/users/me/cigars/import",
+    pattern = "^/users/me/cigars/import$",
+    status = 201,
   },
 }
