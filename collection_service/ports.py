@@ -3,7 +3,7 @@ of work, and token verification. The adapters implement these; mypy checks them 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -51,6 +51,30 @@ class OwnCigarImport(Protocol):
     async def owner_deleted(self, owner_id: int) -> bool: ...
     async def add_all(self, owner_id: int, cigars: Sequence[CigarFields]) -> list[int]:
         """The new ids, in the order of `cigars`."""
+
+
+class CigarAdoptionStore(Protocol):
+    """A unit of work over the cigars and the import ledger (which monolith cigars were imported, so that a
+    second run leaves them alone, even those changed or deleted since)."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def reserve_ids(self, above: int) -> None:
+        """New cigars get ids above `above` from now on; never lowers what would be handed out next."""
+
+    async def imported(self, cigar_ids: Collection[int]) -> set[int]: ...
+    async def taken(self, cigar_ids: Collection[int]) -> set[int]:
+        """Those of the ids that cigars of this system hold now."""
+
+    async def deleted_owners(self, owner_ids: Collection[int]) -> set[int]: ...
+    async def add(self, cigars: Sequence[Cigar]) -> None:
+        """Stores them with their ids, in the ledger too. ImportRaced if a concurrent write got in the way."""
+
+
+CigarAdoptionStoreFactory = Callable[[], CigarAdoptionStore]
 
 
 class TokenVerifier(Protocol):
