@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, func, insert, or_, select
+from sqlalchemy import Insert, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from service_kit.db.availability import lost_write_race
-from service_kit.db.sequences import reserve_ids
+from service_kit.db.explicit_ids import reserve_ids
 from service_kit.db.session import SessionUnitOfWork
 
 from ...domain import AdoptedUser, AdoptionOutcome, ImportRaced
@@ -21,12 +21,15 @@ class SqlUserAdoption(SessionUnitOfWork):
         await reserve_ids(self._session, UserRow.metadata.tables[UserRow.__tablename__], above)
 
     async def imported(self, monolith_ids: Collection[int]) -> dict[int, int]:
+        wanted = set(monolith_ids)
+        if not wanted:
+            return {}
         rows = await self._session.execute(
             select(ImportedUserRow.monolith_id, ImportedUserRow.user_id).where(
-                ImportedUserRow.monolith_id.in_(list(monolith_ids))
+                ImportedUserRow.monolith_id.between(min(wanted), max(wanted))
             )
         )
-        return {m: u for m, u in rows.tuples()}
+        return {m: u for m, u in rows.tuples() if m in wanted}
 
     async def clashes(self, users: Sequence[AdoptedUser]) -> dict[int, AdoptionOutcome]:
         if not users:
@@ -34,14 +37,16 @@ class SqlUserAdoption(SessionUnitOfWork):
         ids = {u.id for u in users}
         keys = {u.username.casefold(): u.id for u in users}
         emails = {u.email.lower(): u.id for u in users}
-        # lower() folds ASCII only on SQLite: there, emails clash case-insensitively for ASCII letters
-        rows = await self._session.execute(
-            select(UserRow.id, UserRow.username_key, func.lower(UserRow.email)).where(
-                or_(UserRow.id.in_(ids), UserRow.username_key.in_(keys), func.lower(UserRow.email).in_(emails))
-            )
-        )
+        columns = (UserRow.id, UserRow.username_key, func.lower(UserRow.email))
+        # Three statements, each on what it can use: the id range and the username key on their indexes; the
+        # emails compared without case must scan (lower() folds ASCII only on SQLite). One OR would scan for all.
+        rows = [
+            *(await self._session.execute(select(*columns).where(UserRow.id.between(min(ids), max(ids))))).tuples(),
+            *(await self._session.execute(select(*columns).where(UserRow.username_key.in_(keys)))).tuples(),
+            *(await self._session.execute(select(*columns).where(func.lower(UserRow.email).in_(emails)))).tuples(),
+        ]
         found: dict[int, AdoptionOutcome] = {}
-        for user_id, key, email in rows.tuples():
+        for user_id, key, email in rows:
             if user_id in ids:
                 found.setdefault(user_id, AdoptionOutcome.ID_TAKEN)
             if key in keys and keys[key] != user_id:

@@ -9,7 +9,7 @@ from sqlalchemy import Insert, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from service_kit.db.availability import lost_write_race
-from service_kit.db.sequences import reserve_ids
+from service_kit.db.explicit_ids import reserve_ids, within
 from service_kit.db.session import SessionUnitOfWork
 
 from ...domain import Cigar, ImportRaced
@@ -21,13 +21,10 @@ class SqlCigarAdoption(SessionUnitOfWork):
         await reserve_ids(self._session, CigarRow.metadata.tables[CigarRow.__tablename__], above)
 
     async def imported(self, cigar_ids: Collection[int]) -> set[int]:
-        found = await self._session.scalars(
-            select(ImportedCigarRow.cigar_id).where(ImportedCigarRow.cigar_id.in_(list(cigar_ids)))
-        )
-        return set(found)
+        return await within(self._session, ImportedCigarRow.cigar_id, cigar_ids)
 
     async def taken(self, cigar_ids: Collection[int]) -> set[int]:
-        return set(await self._session.scalars(select(CigarRow.id).where(CigarRow.id.in_(list(cigar_ids)))))
+        return await within(self._session, CigarRow.id, cigar_ids)
 
     async def deleted_owners(self, owner_ids: Collection[int]) -> set[int]:
         found = await self._session.scalars(
