@@ -12,7 +12,7 @@ import logging
 import sys
 
 from .report import Report
-from .run import Options, run_import
+from .run import Options, clean, run_import
 from .source import MonolithDatabase, SourceError
 from .wiring import TargetError, open_targets
 
@@ -69,11 +69,12 @@ def _progress(line: str) -> None:
 
 def conclusion(report: Report, options: Options) -> tuple[str, int]:
     users, cigars = report.written("users"), report.written("cigars")
-    if report.blocked or (options.on_invalid == "report" and not options.dry_run and not users + cigars
-                          and any(o not in ("already_imported",) for _, o in report.outcomes)):  # fmt: skip
-        return ("Nothing written: some rows cannot be imported as they are (listed above). Run again with "
-                "--on-invalid=fix (fix what can be fixed, leave out the rest) or --on-invalid=skip (leave them "
-                "out); rows blocked by users or cigars of the new system are always left out."), BLOCKED  # fmt: skip
+    if options.on_invalid == "report" and not clean(report):
+        return ("Dry run: nothing was written. " if options.dry_run else "Nothing written: ") + (
+            "some rows cannot be imported as they are (listed above). Run again with --on-invalid=fix (fix what "
+            "can be fixed, leave out the rest) or --on-invalid=skip (leave them out); rows blocked by users or "
+            "cigars of the new system are left out either way."
+        ), BLOCKED
     if options.dry_run:
         return "Dry run: nothing was written.", 0
     if users + cigars == 0:

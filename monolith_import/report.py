@@ -69,10 +69,6 @@ class Report:
         line = f"{table[:-1]} {row_id}: {problems + ' -> ' if problems else ''}{label}{f' ({why})' if why else ''}"
         self.details.append((TABLES.index(table), row_id, line))
 
-    @property
-    def blocked(self) -> bool:
-        return any(outcome == "blocked" for _, outcome in self.outcomes)
-
     def written(self, table: str) -> int:
         return sum(self.outcomes[table, o] for o in WRITTEN)
 

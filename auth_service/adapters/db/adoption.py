@@ -29,7 +29,7 @@ class SqlUserAdoption(SessionUnitOfWork):
                 ImportedUserRow.monolith_id.between(min(wanted), max(wanted))
             )
         )
-        return {m: u for m, u in rows.tuples() if m in wanted}
+        return {m: u for m, u in rows if m in wanted}
 
     async def clashes(self, users: Sequence[AdoptedUser]) -> dict[int, AdoptionOutcome]:
         if not users:
@@ -41,9 +41,9 @@ class SqlUserAdoption(SessionUnitOfWork):
         # Three statements, each on what it can use: the id range and the username key on their indexes; the
         # emails compared without case must scan (lower() folds ASCII only on SQLite). One OR would scan for all.
         rows = [
-            *(await self._session.execute(select(*columns).where(UserRow.id.between(min(ids), max(ids))))).tuples(),
-            *(await self._session.execute(select(*columns).where(UserRow.username_key.in_(keys)))).tuples(),
-            *(await self._session.execute(select(*columns).where(func.lower(UserRow.email).in_(emails)))).tuples(),
+            *(await self._session.execute(select(*columns).where(UserRow.id.between(min(ids), max(ids))))).all(),
+            *(await self._session.execute(select(*columns).where(UserRow.username_key.in_(keys)))).all(),
+            *(await self._session.execute(select(*columns).where(func.lower(UserRow.email).in_(emails)))).all(),
         ]
         found: dict[int, AdoptionOutcome] = {}
         for user_id, key, email in rows:
