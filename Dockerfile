@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One Dockerfile, two small images, both non-root:
-#   docker build --target service -t cigar-backend .   # auth_service and collection_service (python -m NAME ...)
+#   docker build --target service -t cigar-backend .   # auth_service and collection_service (python -m NAME ...),
+#                                                      # and the monolith import (python -m monolith_import ...)
 #   docker build --target gateway -t cigar-gateway .   # Envoy, configured from gateway/envoy.yaml.tmpl at start
 # The generated code (protos/python, gateway/generated/) is committed, so the build needs no protoc.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -16,6 +17,7 @@ COPY pyproject.toml ./
 COPY auth_service auth_service
 COPY collection_service collection_service
 COPY gateway gateway
+COPY monolith_import monolith_import
 RUN pip install ./protos/python ./libs/service_kit .
 
 # The gateway needs Envoy and our template, Lua and descriptor set: not the services' dependencies.

@@ -13,8 +13,8 @@ AUTH_PORT ?= 50051
 COLLECTION_PORT ?= 50052
 export GATEWAY_HOST GATEWAY_PORT AUTH_PORT COLLECTION_PORT
 
-.PHONY: install install-dev run run-postgres measure-stack test test-unit bench wrk protos lint typecheck vendor-protos \
-	vendor-swagger-ui test-deps docs-screenshot clean
+.PHONY: install install-dev run run-postgres import-monolith measure-stack test test-unit bench wrk protos lint typecheck \
+	vendor-protos vendor-swagger-ui test-deps docs-screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ run: install
 ## make run-postgres: the same on the local PostgreSQL server (PG_ADMIN_URL), one database per service, created if missing
 run-postgres: install
 	$(PY) -m scripts.run_postgres
+
+## make import-monolith FROM=<database URL>: import a FastAPI monolith's users and cigars (keeping their ids) into
+## the databases the services use (AUTH_DATABASE_URL, COLLECTION_DATABASE_URL; make run's by default), migrated
+## first. IMPORT_ARGS passes flags, e.g. IMPORT_ARGS="--dry-run --on-invalid=fix" (python -m monolith_import --help).
+import-monolith: install
+	@test -n "$(FROM)" || { echo "usage: make import-monolith FROM=<database URL> [IMPORT_ARGS=...]" >&2; exit 2; }
+	$(PY) -m auth_service migrate
+	$(PY) -m collection_service migrate
+	$(PY) -m monolith_import --from '$(FROM)' $(IMPORT_ARGS)
 
 ## make measure-stack: startup time and memory (RSS) of the stack on PostgreSQL, at rest and after the e2e suite
 measure-stack: install-dev

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -86,6 +87,60 @@ class Profile:
     cigars: list[Cigar]
 
 
+@dataclass(frozen=True, slots=True)
+class MonolithUser:
+    """A row of the FastAPI monolith's users table as it is: any column may be NULL or break our rules."""
+
+    id: int
+    username: str | None
+    email: str | None
+    hashed_password: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a monolith row cannot be stored as it is: `kind` names the rule, `fix` says what fixing does
+    (None: it cannot be fixed, only left out)."""
+
+    kind: str
+    detail: str
+    fix: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptedUser:
+    """A monolith user as it would be stored: same id, values fixed where the operator agreed to fixes."""
+
+    id: int
+    username: str
+    email: str
+    hashed_password: str
+    email_verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserReview:
+    """A monolith user checked against our rules: the problems found, the user as fixing would store them
+    (None when a problem cannot be fixed), and the user to merge into (a case-duplicate email, with consent)."""
+
+    source: MonolithUser
+    problems: tuple[Problem, ...]
+    fixed: AdoptedUser | None
+    merge_into: int | None = None
+
+
+class AdoptionOutcome(StrEnum):
+    """What importing a monolith row did (or, in a dry run, would do)."""
+
+    IMPORTED = "imported"
+    MERGED = "merged"
+    ALREADY_IMPORTED = "already_imported"  # by an earlier run: left as it is now, whatever happened since
+    ID_TAKEN = "id_taken"  # a user of the new system has that id
+    USERNAME_TAKEN = "username_taken"  # ... that username (case-insensitively)
+    EMAIL_TAKEN = "email_taken"  # ... that email (case-insensitively)
+    MERGE_TARGET_MISSING = "merge_target_missing"  # the user to merge into was not imported
+
+
 class AuthError(Exception):
     """Base of the errors a caller can cause; the message is safe to show to them."""
 
@@ -144,6 +199,12 @@ class EmailNotVerified(AuthError):
 class InvalidToken(AuthError):
     def __init__(self, reason: str = "could not validate credentials") -> None:
         super().__init__(reason)
+
+
+class ImportRaced(Exception):
+    """An import batch lost a race with the running service: a registration took an id, username or email
+    between the batch's check and its insert, or (SQLite) another writer held the database. Nothing of the
+    batch was written; running it again checks again and reports any clash."""
 
 
 class DependencyUnavailable(AuthError):

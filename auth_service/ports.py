@@ -4,14 +4,24 @@ implement these; mypy checks them against these protocols in the composition roo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from service_kit.tokens import VerifiedToken
 
-from .domain import Cigar, IssuedToken, LoginCounter, NewUser, OutboxItem, User, VerificationRecord
+from .domain import (
+    AdoptedUser,
+    AdoptionOutcome,
+    Cigar,
+    IssuedToken,
+    LoginCounter,
+    NewUser,
+    OutboxItem,
+    User,
+    VerificationRecord,
+)
 
 
 class UserRepository(Protocol):
@@ -87,6 +97,37 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class UserAdoptionStore(Protocol):
+    """A unit of work over the users and the import ledger (which monolith user became which user, so that a
+    second run knows what the first did, even for rows changed or deleted since)."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def reserve_ids(self, above: int) -> None:
+        """New users get ids above `above` from now on; never lowers what would be handed out next."""
+
+    async def imported(self, monolith_ids: Collection[int]) -> dict[int, int]:
+        """The ledger: monolith id -> the user it became (itself, or the user it was merged into)."""
+
+    async def clashes(self, users: Sequence[AdoptedUser]) -> dict[int, AdoptionOutcome]:
+        """The users an existing row blocks (same id, or username or email but for letter case), and how."""
+
+    async def live(self, user_ids: Collection[int]) -> set[int]:
+        """Those of the ids that are users now (not deleted)."""
+
+    async def add(self, users: Sequence[AdoptedUser]) -> None:
+        """Stores them with their ids, in the ledger too. ImportRaced if a concurrent write got in the way."""
+
+    async def add_merges(self, merges: Sequence[tuple[int, int]]) -> None:
+        """Ledger entries only: (monolith id, the user it was merged into)."""
+
+
+UserAdoptionStoreFactory = Callable[[], UserAdoptionStore]
 
 
 class UserLookup(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -76,6 +77,54 @@ class CigarPage:
 class FieldViolation:
     field: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonolithCigar:
+    """A row of the FastAPI monolith's cigars table as it is: any column may be NULL, of another type (SQLite
+    stores what it is given), or break our rules."""
+
+    id: int
+    name: str | None
+    brand: str | None
+    origin: str | None
+    flavor_notes: str | None
+    rating: object
+    owner_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a monolith row cannot be stored as it is: `kind` names the rule, `fix` says what fixing does
+    (None: it cannot be fixed, only left out)."""
+
+    kind: str
+    detail: str
+    fix: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CigarReview:
+    """A monolith cigar checked against our rules: its problems and its fields as fixing would store them
+    (None when a problem cannot be fixed)."""
+
+    source: MonolithCigar
+    problems: tuple[Problem, ...]
+    fixed: CigarFields | None
+
+
+class AdoptionOutcome(StrEnum):
+    """What importing a monolith cigar did (or, in a dry run, would do)."""
+
+    IMPORTED = "imported"
+    ALREADY_IMPORTED = "already_imported"  # by an earlier run: left as it is now, even if changed or deleted
+    ID_TAKEN = "id_taken"  # a cigar of the new system has that id
+    OWNER_DELETED = "owner_deleted"  # the owner deleted their account in the new system
+
+
+class ImportRaced(Exception):
+    """An import batch lost a race with the running service (a new cigar took an id, or SQLite's write lock
+    was held). Nothing of the batch was written; running it again checks again."""
 
 
 class CollectionError(Exception):

@@ -20,6 +20,7 @@ from service_kit.tokens import JwtVerifier
 
 from .adapters.db.accounts import SqlAccounts
 from .adapters.db.cigars import SqlCigarStore
+from .adapters.db.own_imports import SqlOwnCigarImport
 from .adapters.db.revocations import SqlRevocations
 from .adapters.jwks import JwksCache, grpc_fetcher
 from .api.errors import error_interceptor
@@ -27,17 +28,19 @@ from .api.servicer import CollectionServicer
 from .app.accounts import AccountEvents
 from .app.authentication import Authenticator, Revocations
 from .app.cigars import Cigars
-from .ports import DeletedAccounts
+from .app.exchange import CigarExchange
+from .ports import DeletedAccounts, OwnCigarImport
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 NAME = "collection_service"
 SERVICE = collection_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name
-READS = ("ListCigars", "GetCigar", "ListMyCigars")  # never write: the shield lets them stop when their caller goes
+# never write: the shield lets them stop when their caller goes
+READS = ("ListCigars", "GetCigar", "ListMyCigars", "ExportMyCigars")
 # gRPC's reconnect backoff grows to 120 s by default: after a long auth_service outage the first
 # key fetch could wait that long. Capped, keys are fetched within seconds of auth_service's return.
 AUTH_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 500), ("grpc.max_reconnect_backoff_ms", 2000)]
-SESSION_POOL_SIZE = 2  # only the rare multi-statement transactions (account deletion) and start-up checks
+SESSION_POOL_SIZE = 2  # only the rare multi-statement transactions (account deletion, file imports), start-up checks
 STATEMENT_POOL_SIZE = 10  # every cigar call is one statement on the driver
 
 
@@ -79,6 +82,9 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     def accounts() -> DeletedAccounts:
         return SqlAccounts(sessions)
 
+    def own_imports() -> OwnCigarImport:
+        return SqlOwnCigarImport(sessions)
+
     channel = grpc.aio.insecure_channel(
         settings.auth_service_addr,
         options=AUTH_CHANNEL_OPTIONS,
@@ -89,8 +95,11 @@ async def start(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
     access = Authenticator(JwtVerifier(jwks, settings.issuer, settings.audience, clock), revocations)
     # Account events take auth_service's account tokens only (their own audience), never an access token.
     account_tokens = JwtVerifier(jwks, settings.issuer, settings.deletion_audience, clock)
+    store = SqlCigarStore(driver)
     servicer = CollectionServicer(
-        Cigars(SqlCigarStore(driver), access), AccountEvents(account_tokens, accounts, revocations)
+        Cigars(store, access),
+        AccountEvents(account_tokens, accounts, revocations),
+        CigarExchange(store, own_imports, access),
     )
     pools = {"statements": driver.pool_state, "sessions": lambda: engine_pool_state(engine)}
     server = await start_grpc(

@@ -22,7 +22,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from service_kit.interceptors import Chain, UnaryInterceptor
+from service_kit.interceptors import Chain, MethodInterceptor
 from service_kit.metrics import Metrics
 from service_kit.observability import ObservabilityInterceptor
 from service_kit.tracing import ServerSpans
@@ -48,7 +48,7 @@ def provider() -> TracerProvider:
 
 
 def interceptors(config: str) -> list[Any]:
-    base: list[UnaryInterceptor] = [ObservabilityInterceptor(Metrics({}))]
+    base: list[MethodInterceptor] = [ObservabilityInterceptor(Metrics({}))]
     if config == "off":
         return [Chain(*base)]
     tracer_provider = provider()

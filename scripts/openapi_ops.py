@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
-from scripts.openapi_rest import NO_LIVE_EXAMPLE, error_response, error_statuses
-from scripts.rest_routes import EMPTY, Rest, bindings
+from scripts.openapi_rest import EXAMPLES, NO_LIVE_EXAMPLE, error_response, error_statuses
+from scripts.rest_routes import EMPTY, HTTP_BODY, Rest, bindings
 
 if TYPE_CHECKING:
     from scripts.openapi_gen import Generator
@@ -87,6 +87,11 @@ def path_param_schema(gen: Generator, type_name: str, dotted: str) -> dict[str, 
 
 
 def request_body(gen: Generator, type_name: str, body: str, path_fields: set[str], rest: Rest) -> dict[str, Any]:
+    if rest.request_media_types:  # a google.api.HttpBody field: the raw body, in one of these types
+        text: dict[str, Any] = {"type": "string"}
+        if example := EXAMPLES.get(gen.messages[type_name].name):
+            text["examples"] = [example]
+        return {"required": True, "content": {t: {"schema": text} for t in rest.request_media_types}}
     if body == "*":
         schema = gen.message_schema(type_name, frozenset(path_fields)) if path_fields else gen.ref(type_name)
     else:
@@ -106,6 +111,9 @@ def success(gen: Generator, output_type: str, rest: Rest) -> dict[str, Any]:
             for name, value, doc in rest.headers
         }
     if output_type == EMPTY or rest.status == 204:
+        return response
+    if output_type == HTTP_BODY:  # raw bytes in the media type the service chooses
+        response["content"] = {t: {"schema": {"type": "string"}} for t in rest.response_media_types}
         return response
     if rest.bare_array:
         f = next(f for f in gen.messages[output_type].field if f.name == rest.bare_array)

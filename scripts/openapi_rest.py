@@ -22,8 +22,9 @@ NO_LIVE_EXAMPLE: dict[str, str] = {
 }
 
 # Request examples by message name: Swagger UI pre-fills "Try it out" with them and the conformance
-# test (tests/e2e/test_openapi_conformance.py) sends each one through the gateway.
-EXAMPLES: dict[str, dict[str, Any]] = {
+# test (tests/e2e/test_openapi_conformance.py) sends each one through the gateway. A JSON body's example is
+# an object; a raw (google.api.HttpBody) body's is its text.
+EXAMPLES: dict[str, Any] = {
     "CreateUserRequest": {"username": "testuser", "email": "testuser@example.com", "password": "testpassword"},
     "TokenRequest": {
         "grant_type": "password",
@@ -45,6 +46,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "DeleteMeRequest": {"current_password": "testpassword"},
     "ChangePasswordRequest": {"current_password": "testpassword", "new_password": "a longer passphrase"},
     "VerifyEmailRequest": {"token": "<the token from the verification email>"},
+    "ImportMyCigarsRequest": "name,brand,origin,flavor_notes,rating\r\n"
+    'Hemingway Short Story,Arturo Fuente,Dominican Republic,"Cedar, leather",5\r\n',
 }
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -19,6 +19,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 OPTION = "cigar.rest.v1.route"
 VERBS = ("get", "put", "post", "delete", "patch")
 EMPTY = ".google.protobuf.Empty"
+HTTP_BODY = ".google.api.HttpBody"
 SUCCESS_STATUSES = (200, 201, 204)
 FD = descriptor_pb2.FieldDescriptorProto
 
@@ -35,6 +36,8 @@ class Rest:
     errors: tuple[int, ...] = ()  # error statuses besides the automatic ones (see openapi_rest.error_statuses)
     headers: tuple[tuple[str, str, str], ...] = ()  # response headers set on every answer: (name, value, doc)
     form_fields: tuple[str, ...] = ()  # with form: the request's fields, the form keys rest_compat.lua keeps
+    response_media_types: tuple[str, ...] = ()  # an HttpBody response: what the service answers, default first
+    request_media_types: tuple[str, ...] = ()  # an HttpBody body field: what the service accepts
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class RouteOptions:
             "response_headers", []))  # fmt: skip
         if any(not re.fullmatch(r"[A-Za-z0-9-]+", name) or not value for name, value, _ in headers):
             raise RouteError(f"{where} a response header needs a name (letters, digits, '-') and a value")
+        response_types, request_types = self._media_types(where, method, option)
         return Rest(
             status=status,
             auth=option["auth"] == "AUTH_BEARER",
@@ -145,7 +149,29 @@ class RouteOptions:
             errors=errors,
             headers=headers,
             form_fields=form_fields,
+            response_media_types=response_types,
+            request_media_types=request_types,
         )
+
+    def _media_types(
+        self, where: str, method: descriptor_pb2.MethodDescriptorProto, option: dict[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """An HttpBody response or body field must say its media types, and only those may; the transcoder
+        streams nothing but HttpBody (it would print a stream of JSON messages as one JSON array)."""
+        response_types = tuple(option.get("response_media_types", []))
+        request_types = tuple(option.get("request_media_types", []))
+        if (method.output_type == HTTP_BODY) != bool(response_types):
+            raise RouteError(f"{where} response_media_types go with a google.api.HttpBody response, and only there")
+        if method.server_streaming and method.output_type != HTTP_BODY:
+            raise RouteError(f"{where} a server-streaming REST route must return google.api.HttpBody")
+        bodies = {body for _, _, body in bindings(method)}
+        request = self.messages[method.input_type]
+        http_body = any(f.name in bodies and f.type_name == HTTP_BODY for f in request.field)
+        if http_body != bool(request_types):
+            raise RouteError(f"{where} request_media_types go with a google.api.HttpBody body field, and only there")
+        if method.client_streaming and not http_body:
+            raise RouteError(f"{where} a client-streaming REST route must take a google.api.HttpBody body field")
+        return response_types, request_types
 
 
 def routes(fds: descriptor_pb2.FileDescriptorSet) -> list[Route]:

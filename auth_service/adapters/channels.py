@@ -29,7 +29,8 @@ class _RoundRobin:
 
 
 class SpreadChannel:
-    """Quacks like grpc.aio.Channel for generated stubs' unary calls. One gRPC channel is one HTTP/2
+    """Quacks like grpc.aio.Channel for generated stubs (their constructors ask for every method, whether
+    this service calls it or not; it calls unary ones). One gRPC channel is one HTTP/2
     connection, which SO_REUSEPORT hands to one worker of the other service for good; several
     connections (each with its own subchannel pool, so gRPC does not merge them) spread the calls."""
 
@@ -45,8 +46,14 @@ class SpreadChannel:
     def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> _RoundRobin:
         return _RoundRobin(self._channels, [c.unary_unary(method, *args, **kwargs) for c in self._channels])
 
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> _RoundRobin:
+        return _RoundRobin(self._channels, [c.unary_stream(method, *args, **kwargs) for c in self._channels])
+
+    def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> _RoundRobin:
+        return _RoundRobin(self._channels, [c.stream_unary(method, *args, **kwargs) for c in self._channels])
+
     def as_channel(self) -> grpc.aio.Channel:
-        """This object, typed as what generated stubs take: it has the one method they call (unary_unary)."""
+        """This object, typed as what generated stubs take: it has the methods they ask for."""
         return cast(grpc.aio.Channel, self)
 
     async def close(self) -> None:

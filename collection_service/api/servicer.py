@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from service_kit.interceptors import ServicerContext
-from service_kit.metadata import caller_token
+from service_kit.metadata import caller_token, metadata_value
 
 from ..app.accounts import AccountEvents
 from ..app.cigars import Cigars
+from ..app.exchange import CigarExchange
+from ..app.interchange import CSV, MEDIA_TYPES, NDJSON, export_format
 from ..app.rules import build_patch
 from ..domain import PATCHABLE, Cigar, CigarFields, CigarFilter, PageRequest
 
@@ -31,10 +35,28 @@ def _add_cigars(container: Any, cigars: list[Cigar]) -> None:
             owner_id=c.owner_id)  # fmt: skip
 
 
+_FORMATS = {collection_pb2.EXPORT_FORMAT_CSV: CSV, collection_pb2.EXPORT_FORMAT_NDJSON: NDJSON}
+_EXTENSIONS = {CSV: "csv", NDJSON: "ndjson"}
+
+
+async def _upload(requests: AsyncIterator[collection_pb2.ImportMyCigarsRequest]) -> tuple[str, AsyncIterator[bytes]]:
+    """The content type the first message names, and the bytes of every message in order."""
+    first = await anext(requests, None)
+
+    async def data() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first.body.data
+            async for request in requests:
+                yield request.body.data
+
+    return (first.body.content_type if first is not None else ""), data()
+
+
 class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
-    def __init__(self, service: Cigars, accounts: AccountEvents) -> None:
+    def __init__(self, service: Cigars, accounts: AccountEvents, exchange: CigarExchange) -> None:
         self._service = service
         self._accounts = accounts
+        self._exchange = exchange
 
     async def ListCigars(
         self, request: collection_pb2.ListCigarsRequest, context: ServicerContext
@@ -82,6 +104,32 @@ class CollectionServicer(collection_pb2_grpc.CollectionServiceServicer):
     ) -> collection_pb2.ListMyCigarsResponse:
         response = collection_pb2.ListMyCigarsResponse()
         _add_cigars(response.cigars, await self._service.list_my_cigars(caller_token(context)))
+        return response
+
+    # grpc.aio lets a server stream be a coroutine that writes its messages (context.write), which the
+    # service kit's interceptors wrap like a unary call; the stubs only know generators, hence the ignore.
+    async def ExportMyCigars(  # type: ignore[override]
+        self, request: collection_pb2.ExportMyCigarsRequest, context: ServicerContext
+    ) -> None:
+        fmt = _FORMATS.get(request.format) or export_format(metadata_value(context, "accept"))
+        first = True
+        async for chunk in self._exchange.export_mine(caller_token(context), fmt):
+            if first:  # response headers through the gateway: a browser saves the file under this name
+                await context.send_initial_metadata(
+                    (("content-disposition", f'attachment; filename="cigars.{_EXTENSIONS[fmt]}"'),)
+                )
+            await context.write(httpbody_pb2.HttpBody(content_type=MEDIA_TYPES[fmt] if first else "", data=chunk))
+            first = False
+
+    async def ImportMyCigars(
+        self, request_iterator: Any, context: ServicerContext
+    ) -> collection_pb2.ImportMyCigarsResponse:
+        content_type, body = await _upload(aiter(request_iterator))
+        lines = await self._exchange.import_mine(caller_token(context), content_type, body)
+        response = collection_pb2.ImportMyCigarsResponse(imported=len(lines))
+        add = response.lines.add
+        for imported in lines:
+            add(line=imported.line, id=imported.id)
         return response
 
     async def DeleteMyCigars(

@@ -39,8 +39,13 @@ def _raise_if(violations: list[FieldViolation]) -> None:
         raise InvalidInput(violations)
 
 
+def cigar_violations(fields: CigarFields) -> list[FieldViolation]:
+    """Every rule a new cigar breaks, each naming its field (empty when it may be stored)."""
+    return _field_violations({name: getattr(fields, name) for name in PATCHABLE})
+
+
 def check_cigar(fields: CigarFields) -> CigarFields:
-    _raise_if(_field_violations({name: getattr(fields, name) for name in PATCHABLE}))
+    _raise_if(cigar_violations(fields))
     return fields
 
 

@@ -47,6 +47,13 @@ return {
     status = 200,
   },
   {
+    rpc = "cigar.collection.v1.CollectionService.ExportMyCigars",
+    method = "GET",
+    path = "/users/me/cigars/export",
+    pattern = "^/users/me/cigars/export$",
+    status = 200,
+  },
+  {
     rpc = "cigar.collection.v1.CollectionService.GetCigar",
     method = "GET",
     path = "/cigars/{id}",
@@ -163,6 +170,16 @@ return {
       "current_password",
       "newPassword",
       "new_password",
+    },
+  },
+  {
+    rpc = "cigar.collection.v1.CollectionService.ImportMyCigars",
+    method = "POST",
+    path = "/users/me/cigars/import",
+    pattern = "^/users/me/cigars/import$",
+    status = 201,
+    not_in_query = {
+      "body",
     },
   },
 }

@@ -20,7 +20,7 @@ def test_the_methods_declared_reads_exist_and_never_write(server_module) -> None
     service = server_module.SERVICE
     names = {m.name for m in descriptor_pool.Default().FindServiceByName(service).methods}
     assert set(server_module.READS) <= names
-    assert all(name.startswith(("Get", "List")) for name in server_module.READS)
+    assert all(name.startswith(("Get", "List", "Export")) for name in server_module.READS)
 
 
 async def test_the_spread_channel_uses_a_connection_per_slot_in_turn() -> None:

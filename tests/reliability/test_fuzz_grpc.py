@@ -46,6 +46,7 @@ SCALARS = {
     FieldDescriptor.TYPE_INT64: st.integers(min_value=-(2**63), max_value=2**63 - 1),
     FieldDescriptor.TYPE_UINT32: st.integers(min_value=0, max_value=2**32 - 1),
     FieldDescriptor.TYPE_BOOL: st.booleans(),
+    FieldDescriptor.TYPE_BYTES: st.one_of(st.binary(max_size=64), TEXT.map(str.encode)),
 }
 
 
@@ -74,7 +75,7 @@ SERVICES = {
     "auth": auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
     "collection": collection_pb2.DESCRIPTOR.services_by_name["CollectionService"],
 }
-METHODS = {m.name: (service, m.input_type) for service, d in SERVICES.items() for m in d.methods}
+METHODS = {m.name: (service, m) for service, d in SERVICES.items() for m in d.methods}
 
 
 @pytest.fixture(scope="module")
@@ -102,16 +103,21 @@ def printable(value: str | None) -> bool:
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_no_well_typed_grpc_message_gets_an_internal_error(stubs: dict, token: str, method: str) -> None:
-    service, input_type = METHODS[method]
+    service, descriptor = METHODS[method]
     call = getattr(stubs[service], method)
+    # a client stream sends a few random messages; a server stream is read to its end
+    requests = st.lists(messages(descriptor.input_type), max_size=3) if descriptor.client_streaming else (
+        messages(descriptor.input_type))  # fmt: skip
 
     @FUZZ
-    @given(request=messages(input_type), authorization=s.authorizations(token).filter(printable))
+    @given(request=requests, authorization=s.authorizations(token).filter(printable))
     def fuzz(request: object, authorization: str | None) -> None:
         metadata = (("authorization", authorization),) if authorization is not None else ()
         CASES[method] += 1
         try:
-            call(request, metadata=metadata, timeout=10)
+            answer = call(iter(request) if descriptor.client_streaming else request, metadata=metadata, timeout=10)
+            if descriptor.server_streaming:
+                list(answer)
         except grpc.RpcError as exc:
             assert exc.code() in CLIENT_ERRORS, f"{method}({request!r}) -> {exc.code()} {exc.details()}"
             assert exc.details(), f"{method}({request!r}) -> {exc.code()} without a message"

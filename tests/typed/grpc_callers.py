@@ -4,11 +4,13 @@ stubs are Any and mypy reports the assertions."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import assert_type
 
 import grpc
 from cigar.auth.v1 import auth_pb2, auth_pb2_grpc
 from cigar.collection.v1 import collection_pb2, collection_pb2_grpc
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 from google.rpc import status_pb2
 from grpc_status import rpc_status
@@ -31,6 +33,10 @@ async def aio_stubs(address: str) -> None:
             await auth.GetMe(auth_pb2.GetMeRequest(), metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             assert_type(exc.code(), grpc.StatusCode)
+        async for piece in collection.ExportMyCigars(collection_pb2.ExportMyCigarsRequest(), metadata=metadata):
+            assert_type(piece, httpbody_pb2.HttpBody)
+        upload = iter([collection_pb2.ImportMyCigarsRequest(body=httpbody_pb2.HttpBody(content_type="text/csv"))])
+        assert_type(await collection.ImportMyCigars(upload), collection_pb2.ImportMyCigarsResponse)
 
 
 def sync_stubs(address: str) -> None:
@@ -79,6 +85,23 @@ class Collection(collection_pb2_grpc.CollectionServiceServicer):
         self, request: collection_pb2.ListMyCigarsRequest, context: Context[collection_pb2.ListMyCigarsRequest, object]
     ) -> collection_pb2.ListMyCigarsResponse:
         return collection_pb2.ListMyCigarsResponse()
+
+    async def ExportMyCigars(
+        self,
+        request: collection_pb2.ExportMyCigarsRequest,
+        context: Context[collection_pb2.ExportMyCigarsRequest, object],
+    ) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        yield httpbody_pb2.HttpBody(content_type="text/csv", data=b"id,name\r\n")
+
+    async def ImportMyCigars(
+        self,
+        request_iterator: AsyncIterator[collection_pb2.ImportMyCigarsRequest]
+        | Iterator[collection_pb2.ImportMyCigarsRequest],
+        context: Context[collection_pb2.ImportMyCigarsRequest, object],
+    ) -> collection_pb2.ImportMyCigarsResponse:
+        assert isinstance(request_iterator, AsyncIterator)  # grpc.aio hands an async iterator
+        pieces = [piece.body.data async for piece in request_iterator]
+        return collection_pb2.ImportMyCigarsResponse(imported=len(pieces))
 
     async def DeleteMyCigars(
         self,

@@ -183,6 +183,10 @@ class FakeCigars:
     async def list_by_owner(self, owner_id: int) -> list[Cigar]:
         return [c for c in self.rows if c.owner_id == owner_id]
 
+    async def page_by_owner(self, owner_id: int, after_id: int, limit: int) -> list[Cigar]:
+        self.pages_read = getattr(self, "pages_read", 0) + 1
+        return sorted((c for c in self.rows if c.owner_id == owner_id and c.id > after_id), key=lambda c: c.id)[:limit]
+
     async def owner_deleted(self, owner_id: int) -> bool:
         return owner_id in self.deleted_owners
 
@@ -200,6 +204,32 @@ class FakeCigars:
         )
         self.rows.append(cigar)
         return cigar
+
+
+class FakeOwnImport:
+    """A unit of work over FakeCigars: the added cigars land in the store only on commit."""
+
+    def __init__(self, store: FakeCigars) -> None:
+        self._store = store
+        self.staged: list[Cigar] = []
+
+    async def __aenter__(self) -> FakeOwnImport:
+        self.staged = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.staged = []
+
+    async def commit(self) -> None:
+        self._store.rows += self.staged
+
+    async def owner_deleted(self, owner_id: int) -> bool:
+        return owner_id in self._store.deleted_owners
+
+    async def add_all(self, owner_id: int, cigars: list[CigarFields]) -> list[int]:
+        first = max((c.id for c in self._store.rows), default=0) + 1
+        self.staged = [Cigar(first + i, *dataclasses.astuple(f), owner_id=owner_id) for i, f in enumerate(cigars)]
+        return [c.id for c in self.staged]
 
 
 class FakeTokens:

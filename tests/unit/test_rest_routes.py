@@ -21,6 +21,7 @@ syntax = "proto3";
 package demo.v1;
 import "cigar/rest/v1/rest.proto";
 import "google/api/annotations.proto";
+import "google/api/httpbody.proto";
 import "google/protobuf/empty.proto";
 """
 PROTO = (
@@ -63,6 +64,16 @@ service ThingService {
     option (google.api.http) = {post: "/login" body: "*"};
     option (cigar.rest.v1.route) = {auth: AUTH_NONE form_body: true};
   }
+  // Downloads the things.
+  rpc Download(google.protobuf.Empty) returns (stream google.api.HttpBody) {
+    option (google.api.http) = {get: "/things.csv"};
+    option (cigar.rest.v1.route) = {auth: AUTH_BEARER response_media_types: ["text/csv", "application/x-ndjson"]};
+  }
+  // Uploads things.
+  rpc Upload(stream UploadRequest) returns (Thing) {
+    option (google.api.http) = {post: "/things/upload" body: "file"};
+    option (cigar.rest.v1.route) = {auth: AUTH_BEARER request_media_types: "text/csv"};
+  }
 }
 
 message Thing {
@@ -78,6 +89,7 @@ message LoginRequest {
   string user = 1;
   string secret = 2;
 }
+message UploadRequest { google.api.HttpBody file = 1; }
 """
 )
 
@@ -105,6 +117,10 @@ def test_the_document_follows_the_option(tmp_path: Path) -> None:
     assert forget["operationId"] == "ForgetThing1" and "content" not in forget["responses"]["204"]
     login = doc["paths"]["/login"]["post"]["requestBody"]["content"]
     assert list(login) == ["application/x-www-form-urlencoded", "application/json"]
+    download = doc["paths"]["/things.csv"]["get"]["responses"]["200"]["content"]
+    assert download == {t: {"schema": {"type": "string"}} for t in ("text/csv", "application/x-ndjson")}
+    upload = doc["paths"]["/things/upload"]["post"]["requestBody"]["content"]
+    assert upload == {"text/csv": {"schema": {"type": "string"}}}
 
 
 def load_shim(tmp_path: Path, fds: descriptor_pb2.FileDescriptorSet) -> Any:
@@ -144,7 +160,7 @@ def test_the_lua_table_follows_the_option_and_literal_segments_win(tmp_path: Pat
 def test_routes_list_every_binding(tmp_path: Path) -> None:
     found = [(r.verb, r.template, r.rest.status) for r in routes(descriptors(tmp_path, PROTO))]
     assert ("post", "/things/{id}/forget", 204) in found and ("delete", "/things/{id}", 204) in found
-    assert len(found) == 7
+    assert len(found) == 9
 
 
 RPC = """
@@ -170,6 +186,11 @@ message Resp { string a = 1; repeated Req items = 2; }
         ("Req", "Resp", "auth: AUTH_NONE form_body: true", "string fields only"),
         ("Req", "Resp", "auth: AUTH_NONE error_statuses: 200", "4xx or 5xx"),
         ("Req", "Resp", 'auth: AUTH_NONE response_headers: {name: "X Y" value: "1"}', "a response header"),
+        ("Req", "google.api.HttpBody", "auth: AUTH_NONE", "response_media_types go with"),
+        ("Req", "Resp", 'auth: AUTH_NONE response_media_types: "text/csv"', "response_media_types go with"),
+        ("Req", "stream Resp", "auth: AUTH_NONE", "must return google.api.HttpBody"),
+        ("Req", "Resp", 'auth: AUTH_NONE request_media_types: "text/csv"', "request_media_types go with"),
+        ("stream Req", "Resp", "auth: AUTH_NONE", "must take a google.api.HttpBody body field"),
     ],
 )
 def test_an_option_the_gateway_cannot_honour_fails_generation(

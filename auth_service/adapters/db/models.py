@@ -78,3 +78,14 @@ class EmailVerificationRow(Base):
     email: Mapped[str] = mapped_column(String(320))  # the address it proves; void once the email changes
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ImportedUserRow(Base):
+    """The import ledger: a monolith user that this system imported, and the user it became (its own id, or the
+    one it was merged into). A second run leaves these alone, whatever happened to the users since."""
+
+    __tablename__ = "imported_users"
+
+    monolith_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

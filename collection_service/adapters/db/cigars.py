@@ -77,6 +77,15 @@ _BY_ID = select(*_CIGAR_COLUMNS).where(CigarRow.id == bindparam("id", type_=Inte
 _BY_OWNER = (
     select(*_CIGAR_COLUMNS).where(CigarRow.owner_id == bindparam("owner_id", type_=Integer)).order_by(CigarRow.id)
 )
+_PAGE_BY_OWNER = (
+    select(*_CIGAR_COLUMNS)
+    .where(CigarRow.owner_id == bindparam("owner_id", type_=Integer))
+    .where(CigarRow.id > bindparam("after_id", type_=Integer))
+    .order_by(CigarRow.id)
+    # an explicit OFFSET: SQLite's compiler adds one to every LIMIT, as an anonymous parameter otherwise
+    .offset(bindparam("skip", type_=Integer))
+    .limit(bindparam("limit", type_=Integer))
+)
 _DELETE = (
     delete(CigarRow)
     .where(CigarRow.id == bindparam("id", type_=Integer), CigarRow.owner_id == bindparam("owner_id", type_=Integer))
@@ -102,6 +111,10 @@ class SqlCigarStore:
         return [
             Cigar(*row) for row in await self._statements.fetch("by_owner", lambda: _BY_OWNER, {"owner_id": owner_id})
         ]
+
+    async def page_by_owner(self, owner_id: int, after_id: int, limit: int) -> list[Cigar]:
+        params = {"owner_id": owner_id, "after_id": after_id, "skip": 0, "limit": limit}
+        return [Cigar(*row) for row in await self._statements.fetch("page_by_owner", lambda: _PAGE_BY_OWNER, params)]
 
     async def add(self, owner_id: int, fields: CigarFields) -> Cigar | None:
         params = {"name": fields.name, "brand": fields.brand, "origin": fields.origin,

@@ -56,3 +56,13 @@ class TokenRevocationRow(Base):
     user_id: Mapped[int] = mapped_column(Integer)
     min_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ImportedCigarRow(Base):
+    """The import ledger: a monolith cigar that this system imported (with its id). A second run leaves these
+    alone, whatever happened to the cigars since: one its owner deleted is not brought back."""
+
+    __tablename__ = "imported_cigars"
+
+    cigar_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

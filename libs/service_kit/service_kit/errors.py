@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from .db.availability import database_unavailable
-from .interceptors import Behaviour, ServicerContext, UnaryInterceptor
+from .interceptors import Behaviour, Kind, MethodInterceptor, ServicerContext
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class ErrorTable:
         return rich_status(code, str(exc), reason, self.domain, violations, getattr(exc, "retry_after", None))
 
 
-class ErrorInterceptor(UnaryInterceptor):
+class ErrorInterceptor(MethodInterceptor):
     """`expected` are the base classes of the errors a caller can cause; `table` says what each becomes."""
 
     def __init__(self, expected: tuple[type[Exception], ...], table: ErrorTable) -> None:
@@ -63,7 +63,7 @@ class ErrorInterceptor(UnaryInterceptor):
         self._expected = expected
         self._table = table
 
-    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+    def wrap(self, inner: Behaviour, method: str, kind: Kind) -> Behaviour:
         expected, to_status = self._expected, self._table.status
 
         async def guarded(request: Any, context: ServicerContext) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import grpc
 
-from .interceptors import Behaviour, ServicerContext, UnaryInterceptor
+from .interceptors import Behaviour, Kind, MethodInterceptor, ServicerContext
 from .metrics import Metrics
 from .request_ids import REQUEST_ID, REQUEST_ID_HEADER
 
@@ -24,14 +24,14 @@ def final_code(context: ServicerContext, crashed: bool) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
 
 
-class ObservabilityInterceptor(UnaryInterceptor):
+class ObservabilityInterceptor(MethodInterceptor):
     """Binds the request id (the caller's x-request-id, or a fresh UUID), then counts, times and logs each RPC."""
 
     def __init__(self, metrics: Metrics) -> None:
         super().__init__()
         self._metrics = metrics
 
-    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+    def wrap(self, inner: Behaviour, method: str, kind: Kind) -> Behaviour:
         start, record = self._metrics.starter(method), self._metrics.recorder(method)
         loud = not method.startswith(QUIET_PREFIX)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db.driver import Driver
-from .interceptors import UnaryInterceptor
+from .interceptors import MethodInterceptor
 from .request_ids import ForwardRequestId
 from .settings import ServiceSettings
 
@@ -31,7 +31,7 @@ class Telemetry:
         """The interceptors of a channel to `target`, another service (one: each registered one costs per call)."""
         return [ForwardRequestId()]
 
-    def server_layer(self) -> UnaryInterceptor | None:
+    def server_layer(self) -> MethodInterceptor | None:
         """The layer of the server's interceptor chain that traces each call, if any."""
         return None
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db.driver import Driver
 from .db.tracing import StatementSpans, TracedDriver, trace_engine
-from .interceptors import Behaviour, ServicerContext, UnaryInterceptor
+from .interceptors import Behaviour, Kind, MethodInterceptor, ServicerContext
 from .observability import QUIET_PREFIX, final_code
 from .request_ids import REQUEST_ID, REQUEST_ID_HEADER
 from .settings import ServiceSettings
@@ -61,7 +61,7 @@ def rpc_attributes(method: str) -> dict[str, Any]:
     return {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
 
-class ServerSpans(UnaryInterceptor):
+class ServerSpans(MethodInterceptor):
     """A layer of the server's chain, inside the one that binds the request id: a SERVER span per call, child of
     the caller's traceparent, with the request id and the final status code."""
 
@@ -70,7 +70,7 @@ class ServerSpans(UnaryInterceptor):
         self._tracer = tracer
         self._parent_based = parent_based  # the sampler follows the caller: an unsampled caller needs no span
 
-    def wrap(self, inner: Behaviour, method: str) -> Behaviour:
+    def wrap(self, inner: Behaviour, method: str, kind: Kind) -> Behaviour:
         if method.startswith(QUIET_PREFIX):
             return inner  # Envoy's health checks, every 2 s: no traces of them
         name, attributes = method.strip("/"), rpc_attributes(method)
@@ -189,7 +189,7 @@ class Tracing(Telemetry):
     def client_interceptors(self, target: str = "") -> list[Any]:
         return [ClientSpans(self.tracer, target)]
 
-    def server_layer(self) -> UnaryInterceptor | None:
+    def server_layer(self) -> MethodInterceptor | None:
         return ServerSpans(self.tracer, self._parent_based)
 
     async def shutdown(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # SQLSTATEs of a server that is going away, not up yet or full: class 08 (connection exception),
@@ -29,3 +29,14 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     # asyncpg reports a connection that died mid-query as an InterfaceError or an OSError underneath.
     return isinstance(exc.__cause__, OSError | ConnectionError) or "connection is closed" in str(exc)
+
+
+def lost_write_race(exc: BaseException) -> bool:
+    """True when another writer got there first: a unique index refused a row, or SQLite's one write lock was
+    held (past busy_timeout, or taken after this transaction had started reading). Running the same work again
+    in a new transaction sees the other write."""
+    if isinstance(exc, IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        exc = exc.orig if exc.orig is not None else exc
+    return isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc)

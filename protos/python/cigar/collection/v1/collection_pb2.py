@@ -25,11 +25,12 @@ _sym_db = _symbol_database.Default()
 from cigar.rest.v1 import rest_pb2 as cigar_dot_rest_dot_v1_dot_rest__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cigar/collection/v1/collection.proto\x12\x13\x63igar.collection.v1\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x84\x01\n\x05\x43igar\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x05 \x01(\t\x12\x0e\n\x06rating\x18\x06 \x01(\x05\x12\x16\n\x08owner_id\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xb6\x01\n\x11ListCigarsRequest\x12\x0c\n\x04skip\x18\x01 \x01(\x05\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x10\n\x08owner_id\x18\x03 \x01(\x05\x12\r\n\x05\x62rand\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x12\n\nmin_rating\x18\x06 \x01(\x05\x12\t\n\x01q\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x08\n\x06_limit\"Y\n\x12ListCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12\x43reateCigarRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62rand\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x04 \x01(\t\x12\x14\n\x06rating\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02\"#\n\x0fGetCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x89\x01\n\x12UpdateCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x05\x63igar\x18\x02 \x01(\x0b\x32!.cigar.collection.v1.CigarChanges\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb4\x01\n\x0c\x43igarChanges\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x62rand\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06origin\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0c\x66lavor_notes\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06rating\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_brandB\t\n\x07_originB\x0f\n\r_flavor_notesB\t\n\x07_rating\"&\n\x12\x44\x65leteCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x15\n\x13ListMyCigarsRequest\"B\n\x14ListMyCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\"\x17\n\x15\x44\x65leteMyCigarsRequest\")\n\x16\x44\x65leteMyCigarsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\"2\n\x15RevokeMyTokensRequest\x12\x19\n\x11min_token_version\x18\x01 \x01(\x05\"\x18\n\x16RevokeMyTokensResponse2\x99\x07\n\x11\x43ollectionService\x12~\n\nListCigars\x12&.cigar.collection.v1.ListCigarsRequest\x1a\'.cigar.collection.v1.ListCigarsResponse\"\x1f\xea\xe0\x18\x0c\x08\x01\x1a\x06\x63igars(\x01\x82\xd3\xe4\x93\x02\t\x12\x07/cigars\x12q\n\x0b\x43reateCigar\x12\'.cigar.collection.v1.CreateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1d\xea\xe0\x18\x07\x08\x02\x10\xc9\x01(\x01\x82\xd3\xe4\x93\x02\x0c\"\x07/cigars:\x01*\x12h\n\x08GetCigar\x12$.cigar.collection.v1.GetCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1a\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/cigars/{id}\x12y\n\x0bUpdateCigar\x12\'.cigar.collection.v1.UpdateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"%\xea\xe0\x18\x06\x08\x02\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x15\x32\x0c/cigars/{id}:\x05\x63igar\x12q\n\x0b\x44\x65leteCigar\x12\'.cigar.collection.v1.DeleteCigarRequest\x1a\x16.google.protobuf.Empty\"!\xea\xe0\x18\t\x08\x02\x10\xcc\x01\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x0e*\x0c/cigars/{id}\x12\x63\n\x0cListMyCigars\x12(.cigar.collection.v1.ListMyCigarsRequest\x1a).cigar.collection.v1.ListMyCigarsResponse\x12i\n\x0e\x44\x65leteMyCigars\x12*.cigar.collection.v1.DeleteMyCigarsRequest\x1a+.cigar.collection.v1.DeleteMyCigarsResponse\x12i\n\x0eRevokeMyTokens\x12*.cigar.collection.v1.RevokeMyTokensRequest\x1a+.cigar.collection.v1.RevokeMyTokensResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cigar/collection/v1/collection.proto\x12\x13\x63igar.collection.v1\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x84\x01\n\x05\x43igar\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x05 \x01(\t\x12\x0e\n\x06rating\x18\x06 \x01(\x05\x12\x16\n\x08owner_id\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03\"\xb6\x01\n\x11ListCigarsRequest\x12\x0c\n\x04skip\x18\x01 \x01(\x05\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x10\n\x08owner_id\x18\x03 \x01(\x05\x12\r\n\x05\x62rand\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x12\n\nmin_rating\x18\x06 \x01(\x05\x12\t\n\x01q\x18\x07 \x01(\t\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x08\n\x06_limit\"Y\n\x12ListCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"y\n\x12\x43reateCigarRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x62rand\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06origin\x18\x03 \x01(\t\x12\x14\n\x0c\x66lavor_notes\x18\x04 \x01(\t\x12\x14\n\x06rating\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x02\"#\n\x0fGetCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x89\x01\n\x12UpdateCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x30\n\x05\x63igar\x18\x02 \x01(\x0b\x32!.cigar.collection.v1.CigarChanges\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb4\x01\n\x0c\x43igarChanges\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05\x62rand\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06origin\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0c\x66lavor_notes\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06rating\x18\x05 \x01(\x05H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_brandB\t\n\x07_originB\x0f\n\r_flavor_notesB\t\n\x07_rating\"&\n\x12\x44\x65leteCigarRequest\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x02\"\x15\n\x13ListMyCigarsRequest\"B\n\x14ListMyCigarsResponse\x12*\n\x06\x63igars\x18\x01 \x03(\x0b\x32\x1a.cigar.collection.v1.Cigar\"J\n\x15\x45xportMyCigarsRequest\x12\x31\n\x06\x66ormat\x18\x01 \x01(\x0e\x32!.cigar.collection.v1.ExportFormat\";\n\x15ImportMyCigarsRequest\x12\"\n\x04\x62ody\x18\x01 \x01(\x0b\x32\x14.google.api.HttpBody\"(\n\x0cImportedLine\x12\x0c\n\x04line\x18\x01 \x01(\x05\x12\n\n\x02id\x18\x02 \x01(\x05\"\\\n\x16ImportMyCigarsResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\x12\x30\n\x05lines\x18\x02 \x03(\x0b\x32!.cigar.collection.v1.ImportedLine\"\x17\n\x15\x44\x65leteMyCigarsRequest\")\n\x16\x44\x65leteMyCigarsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x05\"2\n\x15RevokeMyTokensRequest\x12\x19\n\x11min_token_version\x18\x01 \x01(\x05\"\x18\n\x16RevokeMyTokensResponse*^\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x01\x12\x18\n\x14\x45XPORT_FORMAT_NDJSON\x10\x02\x32\xdf\t\n\x11\x43ollectionService\x12~\n\nListCigars\x12&.cigar.collection.v1.ListCigarsRequest\x1a\'.cigar.collection.v1.ListCigarsResponse\"\x1f\xea\xe0\x18\x0c\x08\x01\x1a\x06\x63igars(\x01\x82\xd3\xe4\x93\x02\t\x12\x07/cigars\x12q\n\x0b\x43reateCigar\x12\'.cigar.collection.v1.CreateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1d\xea\xe0\x18\x07\x08\x02\x10\xc9\x01(\x01\x82\xd3\xe4\x93\x02\x0c\"\x07/cigars:\x01*\x12h\n\x08GetCigar\x12$.cigar.collection.v1.GetCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"\x1a\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/cigars/{id}\x12y\n\x0bUpdateCigar\x12\'.cigar.collection.v1.UpdateCigarRequest\x1a\x1a.cigar.collection.v1.Cigar\"%\xea\xe0\x18\x06\x08\x02\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x15\x32\x0c/cigars/{id}:\x05\x63igar\x12q\n\x0b\x44\x65leteCigar\x12\'.cigar.collection.v1.DeleteCigarRequest\x1a\x16.google.protobuf.Empty\"!\xea\xe0\x18\t\x08\x02\x10\xcc\x01\x32\x02\x93\x03\x82\xd3\xe4\x93\x02\x0e*\x0c/cigars/{id}\x12\x63\n\x0cListMyCigars\x12(.cigar.collection.v1.ListMyCigarsRequest\x1a).cigar.collection.v1.ListMyCigarsResponse\x12\x9b\x01\n\x0e\x45xportMyCigars\x12*.cigar.collection.v1.ExportMyCigarsRequest\x1a\x14.google.api.HttpBody\"E\xea\xe0\x18\"\x08\x02\x42\x08text/csvB\x14\x61pplication/x-ndjson\x82\xd3\xe4\x93\x02\x19\x12\x17/users/me/cigars/export0\x01\x12\xa5\x01\n\x0eImportMyCigars\x12*.cigar.collection.v1.ImportMyCigarsRequest\x1a+.cigar.collection.v1.ImportMyCigarsResponse\"8\xea\xe0\x18\x0f\x08\x02\x10\xc9\x01J\x08text/csv\x82\xd3\xe4\x93\x02\x1f\"\x17/users/me/cigars/import:\x04\x62ody(\x01\x12i\n\x0e\x44\x65leteMyCigars\x12*.cigar.collection.v1.DeleteMyCigarsRequest\x1a+.cigar.collection.v1.DeleteMyCigarsResponse\x12i\n\x0eRevokeMyTokens\x12*.cigar.collection.v1.RevokeMyTokensRequest\x1a+.cigar.collection.v1.RevokeMyTokensResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -62,34 +63,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COLLECTIONSERVICE'].methods_by_name['UpdateCigar']._serialized_options = b'\352\340\030\006\010\0022\002\223\003\202\323\344\223\002\0252\014/cigars/{id}:\005cigar'
   _globals['_COLLECTIONSERVICE'].methods_by_name['DeleteCigar']._loaded_options = None
   _globals['_COLLECTIONSERVICE'].methods_by_name['DeleteCigar']._serialized_options = b'\352\340\030\t\010\002\020\314\0012\002\223\003\202\323\344\223\002\016*\014/cigars/{id}'
-  _globals['_CIGAR']._serialized_start=214
-  _globals['_CIGAR']._serialized_end=346
-  _globals['_LISTCIGARSREQUEST']._serialized_start=349
-  _globals['_LISTCIGARSREQUEST']._serialized_end=531
-  _globals['_LISTCIGARSRESPONSE']._serialized_start=533
-  _globals['_LISTCIGARSRESPONSE']._serialized_end=622
-  _globals['_CREATECIGARREQUEST']._serialized_start=624
-  _globals['_CREATECIGARREQUEST']._serialized_end=745
-  _globals['_GETCIGARREQUEST']._serialized_start=747
-  _globals['_GETCIGARREQUEST']._serialized_end=782
-  _globals['_UPDATECIGARREQUEST']._serialized_start=785
-  _globals['_UPDATECIGARREQUEST']._serialized_end=922
-  _globals['_CIGARCHANGES']._serialized_start=925
-  _globals['_CIGARCHANGES']._serialized_end=1105
-  _globals['_DELETECIGARREQUEST']._serialized_start=1107
-  _globals['_DELETECIGARREQUEST']._serialized_end=1145
-  _globals['_LISTMYCIGARSREQUEST']._serialized_start=1147
-  _globals['_LISTMYCIGARSREQUEST']._serialized_end=1168
-  _globals['_LISTMYCIGARSRESPONSE']._serialized_start=1170
-  _globals['_LISTMYCIGARSRESPONSE']._serialized_end=1236
-  _globals['_DELETEMYCIGARSREQUEST']._serialized_start=1238
-  _globals['_DELETEMYCIGARSREQUEST']._serialized_end=1261
-  _globals['_DELETEMYCIGARSRESPONSE']._serialized_start=1263
-  _globals['_DELETEMYCIGARSRESPONSE']._serialized_end=1304
-  _globals['_REVOKEMYTOKENSREQUEST']._serialized_start=1306
-  _globals['_REVOKEMYTOKENSREQUEST']._serialized_end=1356
-  _globals['_REVOKEMYTOKENSRESPONSE']._serialized_start=1358
-  _globals['_REVOKEMYTOKENSRESPONSE']._serialized_end=1382
-  _globals['_COLLECTIONSERVICE']._serialized_start=1385
-  _globals['_COLLECTIONSERVICE']._serialized_end=2306
+  _globals['_COLLECTIONSERVICE'].methods_by_name['ExportMyCigars']._loaded_options = None
+  _globals['_COLLECTIONSERVICE'].methods_by_name['ExportMyCigars']._serialized_options = b'\352\340\030\"\010\002B\010text/csvB\024application/x-ndjson\202\323\344\223\002\031\022\027/users/me/cigars/export'
+  _globals['_COLLECTIONSERVICE'].methods_by_name['ImportMyCigars']._loaded_options = None
+  _globals['_COLLECTIONSERVICE'].methods_by_name['ImportMyCigars']._serialized_options = b'\352\340\030\017\010\002\020\311\001J\010text/csv\202\323\344\223\002\037\"\027/users/me/cigars/import:\004body'
+  _globals['_EXPORTFORMAT']._serialized_start=1684
+  _globals['_EXPORTFORMAT']._serialized_end=1778
+  _globals['_CIGAR']._serialized_start=241
+  _globals['_CIGAR']._serialized_end=373
+  _globals['_LISTCIGARSREQUEST']._serialized_start=376
+  _globals['_LISTCIGARSREQUEST']._serialized_end=558
+  _globals['_LISTCIGARSRESPONSE']._serialized_start=560
+  _globals['_LISTCIGARSRESPONSE']._serialized_end=649
+  _globals['_CREATECIGARREQUEST']._serialized_start=651
+  _globals['_CREATECIGARREQUEST']._serialized_end=772
+  _globals['_GETCIGARREQUEST']._serialized_start=774
+  _globals['_GETCIGARREQUEST']._serialized_end=809
+  _globals['_UPDATECIGARREQUEST']._serialized_start=812
+  _globals['_UPDATECIGARREQUEST']._serialized_end=949
+  _globals['_CIGARCHANGES']._serialized_start=952
+  _globals['_CIGARCHANGES']._serialized_end=1132
+  _globals['_DELETECIGARREQUEST']._serialized_start=1134
+  _globals['_DELETECIGARREQUEST']._serialized_end=1172
+  _globals['_LISTMYCIGARSREQUEST']._serialized_start=1174
+  _globals['_LISTMYCIGARSREQUEST']._serialized_end=1195
+  _globals['_LISTMYCIGARSRESPONSE']._serialized_start=1197
+  _globals['_LISTMYCIGARSRESPONSE']._serialized_end=1263
+  _globals['_EXPORTMYCIGARSREQUEST']._serialized_start=1265
+  _globals['_EXPORTMYCIGARSREQUEST']._serialized_end=1339
+  _globals['_IMPORTMYCIGARSREQUEST']._serialized_start=1341
+  _globals['_IMPORTMYCIGARSREQUEST']._serialized_end=1400
+  _globals['_IMPORTEDLINE']._serialized_start=1402
+  _globals['_IMPORTEDLINE']._serialized_end=1442
+  _globals['_IMPORTMYCIGARSRESPONSE']._serialized_start=1444
+  _globals['_IMPORTMYCIGARSRESPONSE']._serialized_end=1536
+  _globals['_DELETEMYCIGARSREQUEST']._serialized_start=1538
+  _globals['_DELETEMYCIGARSREQUEST']._serialized_end=1561
+  _globals['_DELETEMYCIGARSRESPONSE']._serialized_start=1563
+  _globals['_DELETEMYCIGARSRESPONSE']._serialized_end=1604
+  _globals['_REVOKEMYTOKENSREQUEST']._serialized_start=1606
+  _globals['_REVOKEMYTOKENSREQUEST']._serialized_end=1656
+  _globals['_REVOKEMYTOKENSRESPONSE']._serialized_start=1658
+  _globals['_REVOKEMYTOKENSRESPONSE']._serialized_end=1682
+  _globals['_COLLECTIONSERVICE']._serialized_start=1781
+  _globals['_COLLECTIONSERVICE']._serialized_end=3028
 # @@protoc_insertion_point(module_scope)

@@ -1,15 +1,26 @@
 from cigar.rest.v1 import rest_pb2 as _rest_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_CSV: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_NDJSON: _ClassVar[ExportFormat]
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
+EXPORT_FORMAT_CSV: ExportFormat
+EXPORT_FORMAT_NDJSON: ExportFormat
 
 class Cigar(_message.Message):
     __slots__ = ("id", "name", "brand", "origin", "flavor_notes", "rating", "owner_id")
@@ -118,6 +129,34 @@ class ListMyCigarsResponse(_message.Message):
     CIGARS_FIELD_NUMBER: _ClassVar[int]
     cigars: _containers.RepeatedCompositeFieldContainer[Cigar]
     def __init__(self, cigars: _Optional[_Iterable[_Union[Cigar, _Mapping]]] = ...) -> None: ...
+
+class ExportMyCigarsRequest(_message.Message):
+    __slots__ = ("format",)
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    format: ExportFormat
+    def __init__(self, format: _Optional[_Union[ExportFormat, str]] = ...) -> None: ...
+
+class ImportMyCigarsRequest(_message.Message):
+    __slots__ = ("body",)
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    body: _httpbody_pb2.HttpBody
+    def __init__(self, body: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...
+
+class ImportedLine(_message.Message):
+    __slots__ = ("line", "id")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    line: int
+    id: int
+    def __init__(self, line: _Optional[int] = ..., id: _Optional[int] = ...) -> None: ...
+
+class ImportMyCigarsResponse(_message.Message):
+    __slots__ = ("imported", "lines")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    lines: _containers.RepeatedCompositeFieldContainer[ImportedLine]
+    def __init__(self, imported: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ImportedLine, _Mapping]]] = ...) -> None: ...
 
 class DeleteMyCigarsRequest(_message.Message):
     __slots__ = ()

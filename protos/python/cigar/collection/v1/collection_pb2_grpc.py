@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from cigar.collection.v1 import collection_pb2 as cigar_dot_collection_dot_v1_dot_collection__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -73,6 +74,16 @@ class CollectionServiceStub:
                 '/cigar.collection.v1.CollectionService/ListMyCigars',
                 request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.SerializeToString,
                 response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.FromString,
+                _registered_method=True)
+        self.ExportMyCigars = channel.unary_stream(
+                '/cigar.collection.v1.CollectionService/ExportMyCigars',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ExportMyCigarsRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ImportMyCigars = channel.stream_unary(
+                '/cigar.collection.v1.CollectionService/ImportMyCigars',
+                request_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsRequest.SerializeToString,
+                response_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsResponse.FromString,
                 _registered_method=True)
         self.DeleteMyCigars = channel.unary_unary(
                 '/cigar.collection.v1.CollectionService/DeleteMyCigars',
@@ -147,6 +158,30 @@ class CollectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportMyCigars(self, request, context):
+        """Streams all of the caller's cigars in id order, as CSV (a header line,
+        then one line per cigar) or as JSON lines. REST: `GET
+        /users/me/cigars/export`; `Accept: application/x-ndjson` (or
+        `?format=EXPORT_FORMAT_NDJSON`) asks for JSON lines. Read and sent a page
+        at a time, so no collection is ever held whole in memory. The first
+        message carries the content type; an export that fails after it started
+        ends with a non-OK status (REST: in the grpc-status trailer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportMyCigars(self, request_iterator, context):
+        """Adds the cigars of a CSV file in the export's format to the caller's
+        collection: every line or, if any line is invalid, none, with a field
+        violation per invalid line ("line 7.rating"). REST: `POST
+        /users/me/cigars/import` with `Content-Type: text/csv`, answered `201
+        Created`. The body streams in as messages of any size up to 4 MiB each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteMyCigars(self, request, context):
         """--- account events from AuthService ---
         Deletes every cigar of a deleted account and refuses that user's tokens
@@ -200,6 +235,16 @@ def add_CollectionServiceServicer_to_server(servicer, server):
                     servicer.ListMyCigars,
                     request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.FromString,
                     response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.SerializeToString,
+            ),
+            'ExportMyCigars': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportMyCigars,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ExportMyCigarsRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ImportMyCigars': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportMyCigars,
+                    request_deserializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsRequest.FromString,
+                    response_serializer=cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsResponse.SerializeToString,
             ),
             'DeleteMyCigars': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteMyCigars,
@@ -383,6 +428,60 @@ class CollectionService:
             '/cigar.collection.v1.CollectionService/ListMyCigars',
             cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsRequest.SerializeToString,
             cigar_dot_collection_dot_v1_dot_collection__pb2.ListMyCigarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMyCigars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/cigar.collection.v1.CollectionService/ExportMyCigars',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.ExportMyCigarsRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportMyCigars(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/cigar.collection.v1.CollectionService/ImportMyCigars',
+            cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsRequest.SerializeToString,
+            cigar_dot_collection_dot_v1_dot_collection__pb2.ImportMyCigarsResponse.FromString,
             options,
             channel_credentials,
             insecure,

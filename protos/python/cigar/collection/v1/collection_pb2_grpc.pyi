@@ -5,6 +5,7 @@ Cigars and who owns them."""
 
 from cigar.collection.v1 import collection_pb2 as _collection_pb2
 from collections import abc as _abc
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
 import abc as _abc_1
@@ -67,6 +68,22 @@ class CollectionServiceStub:
     """Lists all of the caller's own cigars in id order, in one call. This is
     what AuthService.GetMe uses, forwarding the caller's bearer token.
     """
+    ExportMyCigars: _grpc.UnaryStreamMultiCallable[_collection_pb2.ExportMyCigarsRequest, _httpbody_pb2.HttpBody]
+    """Streams all of the caller's cigars in id order, as CSV (a header line,
+    then one line per cigar) or as JSON lines. REST: `GET
+    /users/me/cigars/export`; `Accept: application/x-ndjson` (or
+    `?format=EXPORT_FORMAT_NDJSON`) asks for JSON lines. Read and sent a page
+    at a time, so no collection is ever held whole in memory. The first
+    message carries the content type; an export that fails after it started
+    ends with a non-OK status (REST: in the grpc-status trailer).
+    """
+    ImportMyCigars: _grpc.StreamUnaryMultiCallable[_collection_pb2.ImportMyCigarsRequest, _collection_pb2.ImportMyCigarsResponse]
+    """Adds the cigars of a CSV file in the export's format to the caller's
+    collection: every line or, if any line is invalid, none, with a field
+    violation per invalid line ("line 7.rating"). REST: `POST
+    /users/me/cigars/import` with `Content-Type: text/csv`, answered `201
+    Created`. The body streams in as messages of any size up to 4 MiB each.
+    """
     DeleteMyCigars: _grpc.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]
     """--- account events from AuthService ---
     Deletes every cigar of a deleted account and refuses that user's tokens
@@ -118,6 +135,22 @@ class CollectionServiceAsyncStub(CollectionServiceStub):
     ListMyCigars: _aio.UnaryUnaryMultiCallable[_collection_pb2.ListMyCigarsRequest, _collection_pb2.ListMyCigarsResponse]  # type: ignore[assignment]
     """Lists all of the caller's own cigars in id order, in one call. This is
     what AuthService.GetMe uses, forwarding the caller's bearer token.
+    """
+    ExportMyCigars: _aio.UnaryStreamMultiCallable[_collection_pb2.ExportMyCigarsRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
+    """Streams all of the caller's cigars in id order, as CSV (a header line,
+    then one line per cigar) or as JSON lines. REST: `GET
+    /users/me/cigars/export`; `Accept: application/x-ndjson` (or
+    `?format=EXPORT_FORMAT_NDJSON`) asks for JSON lines. Read and sent a page
+    at a time, so no collection is ever held whole in memory. The first
+    message carries the content type; an export that fails after it started
+    ends with a non-OK status (REST: in the grpc-status trailer).
+    """
+    ImportMyCigars: _aio.StreamUnaryMultiCallable[_collection_pb2.ImportMyCigarsRequest, _collection_pb2.ImportMyCigarsResponse]  # type: ignore[assignment]
+    """Adds the cigars of a CSV file in the export's format to the caller's
+    collection: every line or, if any line is invalid, none, with a field
+    violation per invalid line ("line 7.rating"). REST: `POST
+    /users/me/cigars/import` with `Content-Type: text/csv`, answered `201
+    Created`. The body streams in as messages of any size up to 4 MiB each.
     """
     DeleteMyCigars: _aio.UnaryUnaryMultiCallable[_collection_pb2.DeleteMyCigarsRequest, _collection_pb2.DeleteMyCigarsResponse]  # type: ignore[assignment]
     """--- account events from AuthService ---
@@ -203,6 +236,34 @@ class CollectionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_collection_pb2.ListMyCigarsResponse, _abc.Awaitable[_collection_pb2.ListMyCigarsResponse]]:
         """Lists all of the caller's own cigars in id order, in one call. This is
         what AuthService.GetMe uses, forwarding the caller's bearer token.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportMyCigars(
+        self,
+        request: _collection_pb2.ExportMyCigarsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_httpbody_pb2.HttpBody], _abc.AsyncIterator[_httpbody_pb2.HttpBody]]:
+        """Streams all of the caller's cigars in id order, as CSV (a header line,
+        then one line per cigar) or as JSON lines. REST: `GET
+        /users/me/cigars/export`; `Accept: application/x-ndjson` (or
+        `?format=EXPORT_FORMAT_NDJSON`) asks for JSON lines. Read and sent a page
+        at a time, so no collection is ever held whole in memory. The first
+        message carries the content type; an export that fails after it started
+        ends with a non-OK status (REST: in the grpc-status trailer).
+        """
+
+    @_abc_1.abstractmethod
+    def ImportMyCigars(
+        self,
+        request_iterator: _MaybeAsyncIterator[_collection_pb2.ImportMyCigarsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_collection_pb2.ImportMyCigarsResponse, _abc.Awaitable[_collection_pb2.ImportMyCigarsResponse]]:
+        """Adds the cigars of a CSV file in the export's format to the caller's
+        collection: every line or, if any line is invalid, none, with a field
+        violation per invalid line ("line 7.rating"). REST: `POST
+        /users/me/cigars/import` with `Content-Type: text/csv`, answered `201
+        Created`. The body streams in as messages of any size up to 4 MiB each.
         """
 
     @_abc_1.abstractmethod
