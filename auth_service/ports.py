@@ -29,7 +29,9 @@ class UserRepository(Protocol):
         """The live user (None once deleted), read inside the unit of work."""
 
     async def get_by_username(self, username: str) -> User | None: ...
-    async def email_exists(self, email: str) -> bool: ...
+    async def email_exists(self, email: str, other_than: int | None = None) -> bool:
+        """Whether a user (other than `other_than`) has this email in any letter case."""
+
     async def add(self, new: NewUser) -> User:
         """Raises UsernameTaken or EmailTaken if a concurrent registration won the unique index."""
 

@@ -140,3 +140,72 @@ async def test_the_cigar_id_migration_keeps_every_cigar_and_ids_are_never_reused
     )  # fmt: skip
     _, stderr = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, stderr.decode()[-3000:]
+
+
+# Accounts registered before migration 0006 that share a mailbox in another letter case (run as a script, like
+# the one above: alembic's env.py calls asyncio.run).
+EMAIL_CASE_SCRIPT = """
+import asyncio, sys
+import sqlalchemy as sa
+from alembic import command
+from service_kit.db.engine import create_engine
+from service_kit.db.migrate import alembic_config
+from auth_service.adapters.db import MIGRATIONS
+url = sys.argv[1]
+command.upgrade(alembic_config(MIGRATIONS, url), "0005")
+INSERT = "INSERT INTO users (username, username_key, email, hashed_password) VALUES (:u, :u, :e, 'h')"
+
+async def run():
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        for name, email in [("ann", "ann@example.com"), ("bob", "bob@example.com"), ("bobby", "Bob@Example.com")]:
+            await conn.execute(sa.text(INSERT), {"u": name, "e": email})
+    await engine.dispose()
+
+asyncio.run(run())
+"""
+GIVE_BOBBY_HIS_OWN_EMAIL = """
+import asyncio, sys
+import sqlalchemy as sa
+from service_kit.db.engine import create_engine
+
+async def run():
+    engine = create_engine(sys.argv[1])
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE users SET email = 'bobby@example.com' WHERE id = 3"))
+    await engine.dispose()
+
+asyncio.run(run())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_migrating_accounts_that_share_a_mailbox_in_another_case_is_refused_in_one_line_and_changes_nothing(
+    backend: str, tmp_path: Path, pg_databases: Databases
+) -> None:
+    url = await database_url(backend, "auth", tmp_path, pg_databases)
+
+    async def run(*args: str) -> tuple[int, str]:
+        env = {"PATH": str(BIN), "AUTH_DATABASE_URL": url, "AUTH_LOG_LEVEL": "WARNING"}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode is not None
+        return proc.returncode, (out + err).decode()
+
+    code, output = await run("-c", EMAIL_CASE_SCRIPT, url)
+    assert code == 0, output[-3000:]
+    code, output = await run("-m", "auth_service", "migrate")
+    assert code == 2, output[-3000:]
+    [line] = output.strip().splitlines()
+    assert line.startswith("auth_service: AUTH_DATABASE_URL: 1 email address(es) belong to several accounts")
+    assert "(user ids 2, 3)" in line and "Example.com" not in line  # ids to act on; no addresses in logs
+    code, output = await run("-m", "auth_service", "check")
+    assert code != 0 and "0005" in output  # still at the revision before: nothing half done
+
+    assert (await run("-c", GIVE_BOBBY_HIS_OWN_EMAIL, url))[0] == 0
+    code, output = await run("-m", "auth_service", "migrate")
+    assert code == 0, output[-3000:]
+    code, output = await run("-m", "auth_service", "check")
+    assert code == 0 and "database ready" in output, output

@@ -76,7 +76,7 @@ class Profiles:
             return user
         await self._confirm(user, current_password, client_address)
         async with self._uow() as uow:
-            if await uow.users.email_exists(email):
+            if await uow.users.email_exists(email, other_than=user.id):
                 raise EmailTaken()
             await uow.users.update_email(user.id, email)
             await uow.commit()

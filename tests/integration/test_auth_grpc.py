@@ -60,6 +60,18 @@ async def test_a_taken_email_is_already_exists(services: Services) -> None:
     assert "email" in err.value.details()
 
 
+async def test_an_email_taken_in_another_case_is_already_exists(services: Services) -> None:
+    # Mail providers treat the local part case-insensitively: Bob@x and bob@x are one mailbox, so one account.
+    name = unique("Mail")
+    await services.register(name)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await services.auth.CreateUser(
+            auth_pb2.CreateUserRequest(username=unique(), email=f"{name.upper()}@Example.COM", password="x" * 12)
+        )
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "email" in err.value.details()
+
+
 async def test_invalid_registration_names_every_bad_field(services: Services) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await services.auth.CreateUser(auth_pb2.CreateUserRequest(username="x", email="nope", password="short"))

@@ -38,7 +38,7 @@ async def test_a_new_email_is_stored_normalised_and_unverified(services: Service
     assert me.email == f"{name}@new.example.com"
 
 
-async def test_an_email_of_another_user_is_already_exists_and_a_bad_one_is_invalid(services: Services) -> None:
+async def test_another_users_email_in_any_case_is_already_exists_and_a_bad_one_is_invalid(services: Services) -> None:
     first, second = unique(), unique()
     await services.register(first)
     await services.register(second)
@@ -47,6 +47,11 @@ async def test_an_email_of_another_user_is_already_exists_and_a_bad_one_is_inval
         auth_pb2.UpdateMeRequest(email=f"{first}@example.com", current_password=PASSWORD), metadata=bearer(token)
     )
     assert await code_of(taken) == grpc.StatusCode.ALREADY_EXISTS
+    other_case = services.auth.UpdateMe(
+        auth_pb2.UpdateMeRequest(email=f"{first.upper()}@example.com", current_password=PASSWORD),
+        metadata=bearer(token),
+    )
+    assert await code_of(other_case) == grpc.StatusCode.ALREADY_EXISTS
     bad = services.auth.UpdateMe(auth_pb2.UpdateMeRequest(email="not-an-email"), metadata=bearer(token))
     assert await code_of(bad) == grpc.StatusCode.INVALID_ARGUMENT
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service.adapters.db.counter_pruning import SqlCounterPruner
 from auth_service.adapters.db.uow import SqlUnitOfWork
-from auth_service.domain import NewUser
+from auth_service.domain import EmailTaken, NewUser
 from service_kit.db.engine import create_engine, session_factory
 from tests.conftest import BACKENDS, Databases, database_url, migrate
 
@@ -54,6 +54,18 @@ async def test_the_id_of_a_deleted_user_is_never_given_to_a_new_user(db: AuthDb)
         await tx.users.delete(newest, NOW)
         await tx.commit()
     assert await add_user(db) > newest
+
+
+async def test_the_database_refuses_an_email_taken_in_another_case(db: AuthDb) -> None:
+    # The use case checks first; two registrations racing past that check meet the unique index.
+    name = f"st_{uuid.uuid4().hex[:8]}"
+    async with db.uow() as tx:
+        await tx.users.add(NewUser(f"{name}_a", f"{name}@example.com", "hash"))
+        await tx.commit()
+    with pytest.raises(EmailTaken):
+        async with db.uow() as tx:
+            await tx.users.add(NewUser(f"{name}_b", f"{name.upper()}@example.com", "hash"))
+            await tx.commit()
 
 
 async def test_old_login_counters_are_pruned_but_recent_failures_and_known_addresses_are_kept(db: AuthDb) -> None:

@@ -22,8 +22,8 @@ class FakeUsers:
     async def get_by_username(self, username: str) -> User | None:
         return next((u for u in self.rows.values() if u.username.casefold() == username.casefold()), None)
 
-    async def email_exists(self, email: str) -> bool:
-        return any(u.email == email for u in self.rows.values())
+    async def email_exists(self, email: str, other_than: int | None = None) -> bool:
+        return any(u.email.lower() == email.lower() and u.id != other_than for u in self.rows.values())
 
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], hashed_password=hashed_password)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
-from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, false, func
+from sqlalchemy import Boolean, DateTime, Index, Integer, MetaData, String, false, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service_kit.db.session import NAMING_CONVENTION
@@ -40,6 +40,10 @@ class UserRow(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Raised by every password change; access tokens carry the version they were issued under (ver).
     token_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+
+
+# One account per mailbox: Bob@x.com and bob@x.com are one address to every mail provider (migration 0006).
+Index("uq_users_email_lower", func.lower(UserRow.email), unique=True)
 
 
 class LoginCounterRow(Base):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,8 +66,12 @@ class SqlUserRepository:
         row = await self._session.scalar(select(UserRow).where(UserRow.username_key == username.casefold()))
         return _to_domain(row) if row else None
 
-    async def email_exists(self, email: str) -> bool:
-        return await self._session.scalar(select(UserRow.id).where(UserRow.email == email)) is not None
+    async def email_exists(self, email: str, other_than: int | None = None) -> bool:
+        # lower() on both sides, in SQL: the comparison is the unique index's own (uq_users_email_lower)
+        query = select(UserRow.id).where(func.lower(UserRow.email) == func.lower(email))
+        if other_than is not None:
+            query = query.where(UserRow.id != other_than)
+        return await self._session.scalar(query.limit(1)) is not None
 
     async def set_password_hash(self, user_id: int, hashed_password: str) -> None:
         await self._session.execute(

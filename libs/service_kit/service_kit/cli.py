@@ -77,7 +77,7 @@ class ServiceCli(Generic[S]):
             ok, status = serving(settings.host, settings.port)
             print(f"{self.name}: {status}")
             return 0 if ok else 1
-        from .db.check import DatabaseNotReady
+        from .db.check import DatabaseNotReady, MigrationRefused
         from .ports import PortInUse
 
         if args.command == "migrate":
@@ -88,7 +88,7 @@ class ServiceCli(Generic[S]):
         configure_logging(self.name, settings.log_level, settings.log_format)
         try:
             return self._run(args, settings)
-        except DatabaseNotReady as exc:
+        except (DatabaseNotReady, MigrationRefused) as exc:
             return self.fail(f"{self.env_prefix}DATABASE_URL", exc)
         except PortInUse as exc:
             return self.fail(f"{self.env_prefix}PORT", exc)

@@ -14,6 +14,11 @@ from .engine import create_engine
 SUPPORTED = "postgresql+asyncpg://USER:PASSWORD@HOST:5432/DB or sqlite+aiosqlite:///PATH"
 
 
+class MigrationRefused(Exception):
+    """A migration met data it must not change on its own (its message says what and how to resolve it); the
+    database stays at the revision before it."""
+
+
 class DatabaseNotReady(Exception):
     """The database named by the settings cannot be used; the message says why in one line."""
 
