@@ -49,7 +49,14 @@ READS = ("GetMe", "GetJwks")  # methods that never write (the shield lets them s
 COLLECTION_CONNECTIONS = 4  # to collection_service, so that GetMe reaches all of its worker processes
 # After the peer restarts, calls fail fast (UNAVAILABLE) until the channel reconnects; gRPC's default
 # backoff grows to 120 s, so cap it at 1 s to be usable again about a second after the peer is.
-PEER_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
+# GetMe holds the caller's whole collection in one ListMyCigars reply: gRPC's default 4 MiB cap is about 30,000
+# cigars, which one big file import reaches. 64 MiB is about 500,000; ListMyCigars has no cap of its own.
+MAX_COLLECTION_REPLY_BYTES = 64 * 1024 * 1024
+PEER_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.max_receive_message_length", MAX_COLLECTION_REPLY_BYTES),
+]
 SESSION_POOL_SIZE = 10  # the units of work (PostgreSQL connections per process)
 STATEMENT_POOL_SIZE = 5  # the user lookup of every authenticated call
 
