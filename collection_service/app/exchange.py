@@ -70,9 +70,9 @@ class CigarExchange:
         parsed = await interchange.parse_csv(body, self._max_bytes, self._max_cigars)
         async with self._imports() as unit:
             ids = await unit.add_all(owner_id, [p.fields for p in parsed])
-            # Checked last, inside the transaction: on SQLite it holds the write lock by now, so no deletion
-            # can slip in; on PostgreSQL one committing between this read and our commit could (a window of
-            # a statement, as for CreateCigar's INSERT ... WHERE NOT EXISTS).
+            # Checked last, inside the transaction, after the inserts took their write lock: a deletion that
+            # committed before is seen here, and one after waits for our commit and then deletes these cigars
+            # too (SQLite: the one write lock; PostgreSQL: adapters/db/writes.py).
             if await unit.owner_deleted(owner_id):
                 raise InvalidToken(ACCOUNT_DELETED)
             await unit.commit()

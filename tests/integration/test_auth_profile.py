@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
 import pytest
 from cigar.auth.v1 import auth_pb2
 from cigar.collection.v1 import collection_pb2
+from sqlalchemy import text
 
+from service_kit.db.engine import create_engine
 from tests.integration.conftest import Services, as_gateway, bearer
 
 PASSWORD = "correct horse battery"
@@ -200,3 +203,52 @@ async def test_an_access_token_cannot_revoke_tokens_through_the_internal_rpc(ser
     )
     assert await code_of(call) == grpc.StatusCode.UNAUTHENTICATED
     await services.create_cigar(token)  # still good
+
+
+async def test_a_cigar_written_while_its_owner_is_deleted_goes_with_the_account(services: Services) -> None:
+    # The race: a CreateCigar (or a file import) whose insert is still uncommitted when the account deletion
+    # deletes the owner's cigars. On PostgreSQL the deletion's DELETE did not see that row and the insert had
+    # checked for the deletion before it was committed: the cigar outlived its owner, in the public list and
+    # deletable by no one. The deletion now waits for writes in flight (on SQLite, writes never overlap).
+    name = unique()
+    user = await services.register(name)
+    token = await services.login(name)
+    engine = create_engine(services.collection_db_url)
+    try:
+        async with engine.connect() as racing:
+            transaction = await racing.begin()
+            await racing.execute(
+                text("INSERT INTO cigars (name, brand, origin, flavor_notes, rating, owner_id) "
+                     "VALUES ('raced', 'b', '', '', 3, :owner)"),
+                {"owner": user.id},
+            )  # fmt: skip
+            deletion = asyncio.ensure_future(
+                code_of(
+                    services.auth.DeleteMe(auth_pb2.DeleteMeRequest(current_password=PASSWORD), metadata=bearer(token))
+                )
+            )
+            if services.backend == "postgres":
+                await until_a_lock_waits_on_cigars(services.collection_db_url)
+            await transaction.commit()
+        assert await deletion == grpc.StatusCode.OK
+    finally:
+        await engine.dispose()
+    listed = await services.collection.ListCigars(collection_pb2.ListCigarsRequest(owner_id=user.id, limit=100))
+    assert list(listed.cigars) == []
+
+
+async def until_a_lock_waits_on_cigars(url: str) -> None:
+    """Until some transaction waits for a lock on the cigars table (the deletion, for our insert): at most 10 s."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            for _ in range(200):
+                waiting = await conn.scalar(
+                    text("SELECT count(*) FROM pg_locks WHERE relation = 'cigars'::regclass AND NOT granted")
+                )
+                if waiting:
+                    return
+                await asyncio.sleep(0.05)
+        raise AssertionError("the account deletion never waited for the insert in flight")
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from service_kit.db.session import SessionUnitOfWork
 
 from .models import CigarRow, DeletedUserRow
+from .writes import lock_cigars
 
 
 class SqlAccounts(SessionUnitOfWork):
@@ -20,7 +21,9 @@ class SqlAccounts(SessionUnitOfWork):
         )
 
     async def delete_account(self, user_id: int) -> int:
-        """Delete the user's cigars and record the deletion; safe to repeat. Returns the cigars deleted."""
+        """Delete the user's cigars and record the deletion; safe to repeat. Returns the cigars deleted.
+        Waits for cigar writes in flight, and holds new ones until the commit (writes.py)."""
+        await lock_cigars(self._session, "SHARE ROW EXCLUSIVE")
         result = await self._session.execute(delete(CigarRow).where(CigarRow.owner_id == user_id))
         if not await self.is_deleted(user_id):
             self._session.add(DeletedUserRow(user_id=user_id))

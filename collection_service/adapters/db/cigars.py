@@ -57,7 +57,8 @@ def find_params(f: CigarFilter, after_id: int, skip: int, limit: int) -> dict[st
 
 def _add() -> ClauseElement:
     """INSERT ... SELECT the values unless the owner's account is deleted: a deleted user's token can
-    never add a cigar, whatever it raced with, and the check costs no extra round trip."""
+    never add a cigar, and the check costs no extra round trip. A deletion in flight meanwhile waits for
+    this insert to commit and then deletes it too (writes.py)."""
     values: list[BindParameter[Any]] = [bindparam(name, type_=String) for name in _FIELDS[:-1]]
     values += [bindparam("rating", type_=Integer), bindparam("owner_id", type_=Integer)]
     alive = ~exists().where(DeletedUserRow.user_id == bindparam("owner_id", type_=Integer))
