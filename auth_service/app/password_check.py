@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from ..domain import TooManyAttempts, User
@@ -17,7 +18,41 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class InFlight:
+    """At most `limit` attempts per key at once in this process; the others wait their turn (in order). Idle
+    keys are forgotten, so memory follows the attempts in flight, not the keys ever seen."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[None]:
+        semaphore, waiting = self._slots.get(key, (None, 0))
+        if semaphore is None:
+            semaphore = asyncio.Semaphore(self._limit)
+        self._slots[key] = (semaphore, waiting + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            waiting = self._slots[key][1] - 1
+            if waiting:
+                self._slots[key] = (semaphore, waiting)
+            else:
+                del self._slots[key]
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
 class PasswordCheck:
+    """Claimed attempts count as failures until checked, so attempts of one account from one address that run
+    at the same time would add up to a delay or a lock even when every one is right (a script's pool of
+    workers logging in at once). They take turns instead: fewer at once in this process than the failures
+    that start the delay, so right ones never add up; wrong ones still cost one attempt each, and once the
+    lock holds the rest are refused unchecked."""
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -31,12 +66,17 @@ class PasswordCheck:
         self._throttle = throttle
         self._clock = clock
         self._sleep = sleep
+        self._in_flight = InFlight(max(1, throttle.policy.delay_after - 1))
 
     async def check(self, username: str, password: str, client_address: str) -> User | None:
         """The user when `password` is theirs; None for a wrong password or an unknown user (the same time is
         spent on both: a dummy hash is checked). TooManyAttempts when the counters say so. An old hash that
         matches is upgraded to today's parameters (bcrypt from the seed, weaker argon2)."""
         keys = ThrottleKeys.of(username, client_address)
+        async with self._in_flight.turn(keys.pair):
+            return await self._check(username, password, keys)
+
+    async def _check(self, username: str, password: str, keys: ThrottleKeys) -> User | None:
         user, delay = await self._claim_attempt(username, keys)
         if delay > 0:
             await self._sleep(delay)

@@ -87,6 +87,15 @@ async def test_a_burst_of_concurrent_guesses_gets_no_more_answers_than_the_polic
     assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 35
 
 
+async def test_concurrent_logins_with_the_right_password_are_never_refused(services: Services) -> None:
+    """A script or a service with a pool of workers logs in to one account from one address at once: claimed
+    attempts must not add up to a lock (or a delay) against the owner who gets every one of them right."""
+    name, owner = unique(), address()
+    await services.register(name)
+    codes = await asyncio.gather(*(attempt(services, name, "correct horse battery", owner) for _ in range(16)))
+    assert codes == [grpc.StatusCode.OK] * 16
+
+
 async def test_the_right_password_inside_a_burst_of_guesses_gets_no_token_while_the_lock_holds(
     services: Services,
 ) -> None:
