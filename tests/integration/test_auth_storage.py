@@ -91,3 +91,19 @@ async def test_old_login_counters_are_pruned_but_recent_failures_and_known_addre
     async with db.uow() as tx:
         left = set(await tx.counters.get(keys.values()))
     assert left == {keys["recent_failure"], keys["known_recently"], keys["known_long_ago_failed_now"]}
+
+
+async def test_a_failure_after_the_reset_period_starts_the_count_again(db: AuthDb) -> None:
+    key, reset = f"test:{uuid.uuid4().hex[:8]}:pair", timedelta(hours=12)
+    for minutes in (0, 1, 2):
+        async with db.uow() as tx:
+            await tx.counters.record_failure([key], NOW + timedelta(minutes=minutes), NOW - reset)
+            await tx.commit()
+    async with db.uow() as tx:
+        assert (await tx.counters.get([key]))[key].failures == 3
+        later = NOW + reset + timedelta(minutes=3)  # the last failure (NOW + 2 min) is now older than the period
+        await tx.counters.record_failure([key], later, later - reset)
+        await tx.commit()
+    async with db.uow() as tx:
+        counter = (await tx.counters.get([key]))[key]
+    assert (counter.failures, counter.last_failure_at) == (1, later)

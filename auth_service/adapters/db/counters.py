@@ -25,12 +25,10 @@ class SqlLoginCounters:
 
     async def _ensure(self, keys: list[str]) -> None:
         """Create missing rows without failing when a concurrent login creates the same one (both engines
-        support INSERT ... ON CONFLICT DO NOTHING); the rows are then locked and updated in place."""
+        support INSERT ... ON CONFLICT DO NOTHING), in one statement; the rows are then locked and updated."""
         insert = postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        for key in keys:
-            await self._session.execute(
-                insert(LoginCounterRow).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"])
-            )
+        rows = [{"key": key, "failures": 0} for key in keys]
+        await self._session.execute(insert(LoginCounterRow).values(rows).on_conflict_do_nothing(index_elements=["key"]))
 
     async def lock(self, keys: Iterable[str]) -> dict[str, LoginCounter]:
         """The counters of `keys`, created if missing and locked until the unit of work ends, so that concurrent
@@ -47,23 +45,26 @@ class SqlLoginCounters:
         }
 
     async def record_failure(self, keys: Iterable[str], now: datetime, reset_before: datetime) -> None:
-        """One more failure on each key; a counter whose last failure is at or before `reset_before` restarts."""
-        keys = sorted(keys)  # one lock order for everyone: no deadlocks between concurrent logins
+        """One more failure on each key; a counter whose last failure is at or before `reset_before` restarts.
+        One UPDATE for all the keys: after `lock` in the same unit of work (a claim), their rows are locked
+        already, so it takes no lock in another order."""
+        keys = sorted(keys)
         await self._ensure(keys)
-        for key in keys:
-            row = await self._session.get(LoginCounterRow, key, with_for_update=True, populate_existing=True)
-            assert row is not None
-            last = aware(row.last_failure_at)
-            row.failures = 1 if last is None or last <= reset_before else row.failures + 1
-            row.last_failure_at = now
-        await self._session.flush()
+        stale = LoginCounterRow.last_failure_at.is_(None) | (LoginCounterRow.last_failure_at <= reset_before)
+        await self._session.execute(
+            update(LoginCounterRow)
+            .where(LoginCounterRow.key.in_(keys))
+            .values(failures=case((stale, 1), else_=LoginCounterRow.failures + 1), last_failure_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
     async def record_success(self, reset: Iterable[str], refund: Iterable[str], known: str, now: datetime) -> None:
         """Reset the counters in `reset`, take back one claimed failure from those in `refund`, and remember
-        that `known` (the account+address pair) logged in."""
+        that `known` (the account+address pair) logged in. One UPDATE per key, in key order: the order in which
+        claims lock them, so that no two logins ever wait for each other in a cycle (PostgreSQL)."""
         reset, refund = set(reset), set(refund)
         await self._ensure([known])
-        for key in sorted({*reset, *refund, known}):  # the same lock order as record_failure
+        for key in sorted({*reset, *refund, known}):
             values: dict[str, object] = {}
             if key in reset:
                 values["failures"] = 0
