@@ -8,6 +8,7 @@ and stops them all (SIGTERM, by PID) on Ctrl-C or SIGTERM. Settings come from th
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -26,11 +27,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# Below Linux's ephemeral range (32768-60999): the kernel takes the local port of every outgoing connection
+# from that range, so a port picked there and bound a moment later may meanwhile be some connection's.
+PICK_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A port nothing listens on right now (the kernel's pick), for stacks that share the machine."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing is bound to right now, for stacks that share the machine: a random one below the
+    ephemeral range, so that no outgoing connection takes it before the stack binds it."""
+    for port in random.sample(PICK_PORTS, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PICK_PORTS.start}-{PICK_PORTS.stop - 1} after 200 tries")
 
 
 @dataclass
