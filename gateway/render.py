@@ -30,6 +30,8 @@ DEFAULTS = {
     # the secret shared with auth_service (AUTH_GATEWAY_SECRET_FILE), with which Envoy vouches for client addresses
     "GATEWAY_SECRET_FILE": "",
     "GATEWAY_DIR": str(GATEWAY_DIR),
+    # Seconds the gateway's micro-cache keeps the public list (GET /cigars/); 0: off (docs/frontend.md says why)
+    "GATEWAY_MICROCACHE_SECONDS": "0",
 }
 SECRET_MIN_LENGTH = 32
 SECRET_CHARACTERS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")

@@ -136,6 +136,7 @@ def load_shim(tmp_path: Path, fds: descriptor_pb2.FileDescriptorSet) -> Any:
           get = function(self, k) return rawget(self, k) end, remove = function() end }})
         envoy_on_request({
           headers = function() return headers end,
+          metadata = function() return { get = function() return nil end } end,
           streamInfo = function() return { dynamicMetadata = function() return {
             set = function(_, ns, k, v) meta[k] = v end } end } end,
         })
