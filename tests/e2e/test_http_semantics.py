@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from scripts.stack import Stack, StackConfig, prepare, start, stop_service
+from tests.conftest import MANY_REGISTRATIONS
 from tests.e2e.conftest import Frontend, Running
 
 ORIGIN = "http://app.example"
@@ -241,3 +243,36 @@ def test_gzip_bytes_are_gzip(running: Running, brand) -> None:
                        headers={"Accept-Encoding": "gzip"}) as response:  # fmt: skip
         raw = b"".join(response.iter_raw())
     assert gzip.decompress(raw).startswith(b"[{")
+
+
+# --- a backend down: the 503 names it, in the error shape, with CORS --------------------------------------------
+# On a stack of its own (SQLite: what is down is a process, not the database engine).
+
+
+@pytest.fixture(scope="module")
+def stack_to_break(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("unavailable")
+    config = StackConfig.on_free_ports(var, extra_env=MANY_REGISTRATIONS)
+    prepare(config)
+    with (var / "stack.log").open("wb") as log:
+        stack = start(config, log=log)
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def test_a_503_says_which_service_is_down_in_words(stack_to_break: Stack) -> None:
+    with httpx.Client(base_url=stack_to_break.base_url, timeout=10, headers={"Origin": ORIGIN}) as client:
+        frontend = Frontend(client)
+        user_id, token = frontend.token_for_new_user()
+        stop_service(stack_to_break, "collection_service")
+        for response in (client.get("/cigars/"), client.get(f"/cigars/{user_id}")):
+            body = error_of(response, 503)
+            assert body["error"] == "unavailable" and "collection service" in body["detail"]
+            assert "upstream" not in body["detail"] and "reset" not in body["detail"]
+        me = error_of(client.get("/users/me/", headers=auth(token)), 503)  # auth_service's own answer
+        assert me["error"] == "unavailable"
+        stop_service(stack_to_break, "auth_service")
+        body = error_of(client.post("/token", data={"username": "a", "password": "b"}), 503)
+        assert "auth service" in body["detail"] and "upstream" not in body["detail"]
