@@ -19,6 +19,9 @@
 --   * one error shape: every 4xx/5xx is {"error", "detail", ...} JSON; the transcoder's parse errors are
 --     reworded (the field and the expected type in words), Envoy's 503s name the service that is down,
 --     a path served with other methods is 405 with Allow, an unknown one 404.
+--   * micro-cache (GATEWAY_MICROCACHE_SECONDS > 0, off by default): a page of the public list asked without
+--     Authorization is kept here, per Envoy worker, for that many seconds at most, and served (or a 304)
+--     without a service call. Nothing else is kept: no other route, no request with Authorization.
 --   * a query parameter naming a field the route's path or body carries (not_in_query) is refused with
 --     400: the transcoder would take it from the URL too, so a path id could be overridden
 --     (DELETE /cigars/1?id=2) and a password sent in a URL, which logs and caches keep, would work.
@@ -50,6 +53,11 @@ for _, route in ipairs(require("rest_routes")) do
 end
 local NO_ROUTES = {}
 local COMPRESS_MIN_BYTES = 256  -- the compressor filters' min_content_length (envoy.yaml.tmpl)
+
+-- The micro-cache: request path (with its query) -> the page as this filter shaped it. One per Envoy worker
+-- thread (each has its own Lua state); when its bodies pass MICROCACHE_MAX_BYTES it starts over empty.
+local MICROCACHE, microcache_bytes = {}, 0
+local MICROCACHE_MAX_BYTES = 8 * 1024 * 1024
 local ALL_ROUTES = require("rest_routes")
 local METHOD_ORDER = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" }
 
@@ -171,12 +179,80 @@ local function strip_grpc_metadata(headers)
   for _, key in ipairs(reserved) do headers:remove(key) end
 end
 
+-- Whether an If-None-Match value matches the ETag (weak comparison, RFC 9110 §13.1.2).
+local function none_match(header, etag)
+  if header == nil or header == "" then return false end
+  if header:find("^%s*%*%s*$") then return true end
+  for candidate in header:gmatch("[^,]+") do
+    candidate = candidate:gsub("^%s*", ""):gsub("%s*$", ""):gsub("^W/", "")
+    if candidate == etag then return true end
+  end
+  return false
+end
+
+-- Whether the client takes the compressor filters' encodings (then a body of 256 bytes or more goes out
+-- compressed, and its ETag must be the weak one: the filters drop a strong one).
+local function takes_compression(headers)
+  local accept = (headers:get("accept-encoding") or ""):lower()
+  local compressible = accept:find("gzip", 1, true) or accept:find("br", 1, true)
+  return compressible and not accept:find(";%s*q=0[%s,.]")
+end
+
+local function sent_etag(strong, length, compressed)
+  if compressed and length >= COMPRESS_MIN_BYTES then return "W/" .. strong end
+  return strong
+end
+
+-- A fresh kept page for this request: answered here, 304 when If-None-Match matches. True when answered.
+local function answer_from_microcache(handle, headers, path)
+  local entry = MICROCACHE[path]
+  if entry == nil or headers:get("authorization") ~= nil then return false end
+  local now = os.time()
+  if now >= entry.expires then
+    MICROCACHE[path] = nil
+    microcache_bytes = microcache_bytes - #entry.body
+    return false
+  end
+  local etag = sent_etag(entry.etag, #entry.body, takes_compression(headers))
+  local out = { ["content-type"] = "application/json", ["cache-control"] = entry.cache_control, ["etag"] = etag,
+                ["vary"] = "Origin", ["age"] = tostring(now - entry.stored) }
+  if entry.link then out["link"] = entry.link end
+  local meta = handle:streamInfo():dynamicMetadata()
+  meta:set(META, "own_reply", "1")  -- kept as it is by the local reply config, and by envoy_on_response
+  meta:set(META, "microcache", "hit")
+  if none_match(headers:get("if-none-match"), entry.etag) then
+    out[":status"] = "304"
+    out["cache-control"] = entry.cache_control .. ", no-transform"  -- no compressed empty body
+    handle:respond(out, "")
+  else
+    out[":status"] = "200"
+    handle:respond(out, entry.body)
+  end
+  return true
+end
+
+local function keep_in_microcache(path, seconds, body, etag, link, cache_control)
+  if microcache_bytes + #body > MICROCACHE_MAX_BYTES then
+    MICROCACHE, microcache_bytes = {}, 0
+  end
+  local old = MICROCACHE[path]
+  if old then microcache_bytes = microcache_bytes - #old.body end
+  local now = os.time()
+  MICROCACHE[path] = { body = body, etag = etag, link = link, cache_control = cache_control, stored = now,
+                       expires = now + seconds }
+  microcache_bytes = microcache_bytes + #body
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
   local ctype = (headers:get("content-type") or ""):lower()
   if ctype == "application/grpc" or ctype:find("^application/grpc[+;]") then
     -- A gRPC client on the REST port: its call and answer pass untouched (the shims below are for REST).
     handle:streamInfo():dynamicMetadata():set(META, "grpc", "1")
+    return
+  end
+  local method = headers:get(":method")
+  if (method == "GET" or method == "HEAD") and answer_from_microcache(handle, headers, headers:get(":path") or "") then
     return
   end
   strip_grpc_metadata(headers)
@@ -216,10 +292,12 @@ function envoy_on_request(handle)
   end
   if route and route.etag then
     meta:set(META, "if_none_match", headers:get("if-none-match") or "")
-    local accept = (headers:get("accept-encoding") or ""):lower()
-    local compressible = accept:find("gzip", 1, true) or accept:find("br", 1, true)
-    meta:set(META, "compressed", compressible and not accept:find(";%s*q=0[%s,.]") and "1" or "0")
-    meta:set(META, "shared_max_age", handle:metadata():get("shared_max_age") or "0")
+    meta:set(META, "compressed", takes_compression(headers) and "1" or "0")
+    local seconds = handle:metadata():get("shared_max_age") or "0"
+    meta:set(META, "shared_max_age", seconds)
+    if route.bare_array and seconds ~= "0" and headers:get("authorization") == nil then
+      meta:set(META, "microcache", path)  -- what to keep the page under
+    end
   end
   if method == "HEAD" and route then
     headers:replace(":method", "GET")  -- Envoy still answers the client's HEAD without a body
@@ -280,16 +358,6 @@ local function etag_of(s)
   return string.format('"%x-%08x%08x"', #s, h1 % 4294967296, h2 % 4294967296)
 end
 
--- Whether an If-None-Match value matches the ETag (weak comparison, RFC 9110 §13.1.2).
-local function none_match(header, etag)
-  if header == nil or header == "" then return false end
-  if header:find("^%s*%*%s*$") then return true end
-  for candidate in header:gmatch("[^,]+") do
-    candidate = candidate:gsub("^%s*", ""):gsub("%s*$", ""):gsub("^W/", "")
-    if candidate == etag then return true end
-  end
-  return false
-end
 
 -- The query string of the next page: the request's own parameters (filters, limit or page_size) but
 -- skip and page_token, which the next page's token replaces (it already points past the skipped rows).
@@ -376,7 +444,7 @@ end
 function envoy_on_response(handle)
   local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
   -- gRPC answers keep grpc-status and grpc-message: in a trailers-only error they are in these headers.
-  if meta["grpc"] == "1" then return end
+  if meta["grpc"] == "1" or meta["microcache"] == "hit" then return end
   local headers = handle:headers()
   local status = headers:get(":status")
   if status == "499" then
@@ -449,13 +517,18 @@ function envoy_on_response(handle)
     end
     if route.etag then
       local body = handle:body()
-      local strong = etag_of(body:getBytes(0, body:length()))
-      local etag = strong
+      local text = body:getBytes(0, body:length())
+      local strong = etag_of(text)
       -- The compressor filter (envoy.yaml.tmpl: 256 bytes and up, for clients that accept gzip or br) drops
       -- a strong ETag from what it compresses: those answers carry the weak form of the same validator.
-      if meta["compressed"] == "1" and body:length() >= COMPRESS_MIN_BYTES then etag = "W/" .. etag end
+      local etag = sent_etag(strong, #text, meta["compressed"] == "1")
       local h = handle:headers()
       h:replace("etag", etag)
+      local kept_as = meta["microcache"]
+      if kept_as and kept_as ~= "hit" then
+        keep_in_microcache(kept_as, tonumber(meta["shared_max_age"]) or 0, text, strong, link,
+          h:get("cache-control") or "")
+      end
       if none_match(meta["if_none_match"], strong) then
         drop_grpc_trailers(handle, route)
         replace_body(handle, "")

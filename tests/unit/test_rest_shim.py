@@ -368,7 +368,10 @@ def test_a_body_the_compressor_will_take_carries_a_weak_etag(lua: Any) -> None:
 
 def test_the_micro_cache_lifetime_goes_on_the_public_list_only(lua: Any) -> None:
     on = {"fallback": True, "shared_max_age": "1"}
-    listed = exchange(lua, "GET", "/cigars/", body=PAGE, route_meta=on)["headers"]["cache-control"]
+    token = {"authorization": "Bearer x"}  # not kept: the other tests ask for /cigars/ too
+    listed = exchange(lua, "GET", "/cigars/", request_headers=token, body=PAGE, route_meta=on)["headers"][
+        "cache-control"
+    ]
     own = exchange(lua, "GET", "/users/me/", body="{}", route_meta=on)["headers"]["cache-control"]
     assert (listed, own) == ("public, max-age=1, s-maxage=1", "private, no-cache")
 
@@ -428,3 +431,20 @@ def test_grpc_calls_on_the_rest_port_pass_through_with_their_status(lua: Any) ->
     out = dict(result["headers"])
     assert (out["grpc-status"], out["grpc-message"], result["status"]) == ("5", "not found", "200")
     assert result["request_body"] == "\x00\x00\x00\x00\x00" and "www-authenticate" not in out
+
+
+def test_the_micro_cache_answers_a_kept_page_and_its_304_itself(lua: Any) -> None:
+    on = {"fallback": True, "shared_max_age": "5"}
+    path = "/cigars/?q=kept-in-the-shim"
+    miss = exchange(lua, "GET", path, body=PAGE, route_meta=on)
+    hit = exchange(lua, "GET", path, body='{"cigars":[],"next_page_token":""}', route_meta=on)
+    assert hit["answered_by_lua"] and (hit["status"], hit["body"]) == ("200", miss["body"])
+    assert {k: hit["headers"][k] for k in ("etag", "link", "cache-control")} == {
+        k: miss["headers"][k] for k in ("etag", "link", "cache-control")
+    }
+    conditional = exchange(lua, "GET", path, request_headers={"if-none-match": miss["headers"]["etag"]}, route_meta=on)
+    assert conditional["answered_by_lua"] and (conditional["status"], conditional["body"]) == ("304", "")
+    with_token = exchange(lua, "GET", path, request_headers={"authorization": "Bearer x"}, body=PAGE, route_meta=on)
+    assert not with_token.get("answered_by_lua")  # a request with a token goes to the service
+    off = exchange(lua, "GET", "/cigars/?q=not-kept", body=PAGE)
+    assert not exchange(lua, "GET", "/cigars/?q=not-kept", body=PAGE).get("answered_by_lua") and off["status"] == "200"
