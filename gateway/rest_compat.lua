@@ -209,9 +209,13 @@ local function answer_from_microcache(handle, headers, path)
   if entry == nil or headers:get("authorization") ~= nil then return false end
   local now = os.time()
   if now >= entry.expires then
-    MICROCACHE[path] = nil
-    microcache_bytes = microcache_bytes - #entry.body
-    return false
+    -- Expired: this request asks the service, and until its answer replaces the page (or its error drops
+    -- it), the requests that come meanwhile still get this one: one call per page and TTL, not one per
+    -- client in flight when the clock ticks over.
+    if entry.refreshing == nil or now >= entry.refreshing then
+      entry.refreshing = now + 1
+      return false
+    end
   end
   local etag = sent_etag(entry.etag, #entry.body, takes_compression(headers))
   local out = { ["content-type"] = "application/json", ["cache-control"] = entry.cache_control, ["etag"] = etag,
@@ -545,6 +549,12 @@ function envoy_on_response(handle)
       handle:headers():replace(":status", tostring(route.status))  -- re-fetched: body() may have run
     end
     return
+  end
+
+  local kept_as = meta["microcache"]
+  if kept_as and kept_as ~= "hit" and MICROCACHE[kept_as] then
+    microcache_bytes = microcache_bytes - #MICROCACHE[kept_as].body
+    MICROCACHE[kept_as] = nil  -- the service answered no page: the kept one stops being served
   end
 
   if tonumber(status) and tonumber(status) >= 400 then
