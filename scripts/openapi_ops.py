@@ -68,7 +68,8 @@ def operation(
     op["responses"] = {str(rest.status): success(gen, method.output_type, rest)}
     if full in NO_LIVE_EXAMPLE:
         op["x-no-live-example"] = NO_LIVE_EXAMPLE[full]  # read by tests/e2e/test_openapi_conformance.py
-    for status in error_statuses(rest, bool(body) or any(p["in"] == "query" for p in params), bool(path_fields)):
+    has_input = bool(body) or any(p["in"] == "query" for p in params)
+    for status in error_statuses(rest, has_input, bool(path_fields), has_body=bool(body)):
         op["responses"][str(status)] = error_response(status)
     return op
 

@@ -14,6 +14,7 @@ import pytest
 from scripts.stack import Stack, StackConfig, prepare, start, stop_service
 from tests.conftest import MANY_REGISTRATIONS
 from tests.e2e.conftest import Frontend, Running
+from tests.e2e.error_shape import HOOKS, check_error
 
 ORIGIN = "http://app.example"
 EXPOSED = {"retry-after", "link", "etag", "location", "www-authenticate", "x-request-id"}
@@ -263,7 +264,8 @@ def stack_to_break(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_a_503_says_which_service_is_down_in_words(stack_to_break: Stack) -> None:
-    with httpx.Client(base_url=stack_to_break.base_url, timeout=10, headers={"Origin": ORIGIN}) as client:
+    headers = {"Origin": ORIGIN}
+    with httpx.Client(base_url=stack_to_break.base_url, timeout=10, headers=headers, event_hooks=HOOKS) as client:
         frontend = Frontend(client)
         user_id, token = frontend.token_for_new_user()
         stop_service(stack_to_break, "collection_service")
@@ -276,3 +278,15 @@ def test_a_503_says_which_service_is_down_in_words(stack_to_break: Stack) -> Non
         stop_service(stack_to_break, "auth_service")
         body = error_of(client.post("/token", data={"username": "a", "password": "b"}), 503)
         assert "auth service" in body["detail"] and "upstream" not in body["detail"]
+
+
+def test_the_error_check_refuses_a_body_outside_the_document(frontend: Frontend) -> None:
+    """The hook that checks every error of the e2e tests can fail: a bare {"detail"} (the old shape) does."""
+    request = httpx.Request("GET", frontend.client.base_url.join("/cigars/1"))
+    old_shape = httpx.Response(404, json={"detail": "Not Found"}, request=request)
+    with pytest.raises(AssertionError, match="'error' is a required property"):
+        check_error(old_shape)
+    untyped = httpx.Response(400, json={"error": "x", "detail": "y", "details": [{"@type": "a"}]}, request=request)
+    with pytest.raises(AssertionError):
+        check_error(untyped)
+    check_error(httpx.Response(404, json={"error": "not_found", "detail": "no such path: /x"}, request=request))

@@ -15,6 +15,7 @@ import pytest
 from scripts.stack import Stack, StackConfig, free_port, prepare, start
 from tests.conftest import BACKENDS, MANY_REGISTRATIONS, Databases, database_url
 from tests.e2e.conftest import Frontend
+from tests.e2e.error_shape import HOOKS
 
 TTL = 1
 
@@ -61,7 +62,7 @@ def warm(client: httpx.Client, url: str, headers: dict[str, str] | None = None) 
 
 
 def test_public_pages_are_answered_without_a_service_call_and_304_from_the_cache(cached_stack: Stack) -> None:
-    with httpx.Client(base_url=cached_stack.base_url, timeout=10) as client:
+    with httpx.Client(base_url=cached_stack.base_url, timeout=10, event_hooks=HOOKS) as client:
         url = "/cigars/?limit=5&q=microcache-a"
         first = warm(client, url)
         before = calls(cached_stack, "ListCigars")
@@ -77,7 +78,7 @@ def test_public_pages_are_answered_without_a_service_call_and_304_from_the_cache
 
 
 def test_a_kept_page_is_at_most_ttl_seconds_old(cached_stack: Stack) -> None:
-    with httpx.Client(base_url=cached_stack.base_url, timeout=10) as client:
+    with httpx.Client(base_url=cached_stack.base_url, timeout=10, event_hooks=HOOKS) as client:
         frontend = Frontend(client)
         user_id, token = frontend.token_for_new_user()
         url = f"/cigars/?owner_id={user_id}"
@@ -91,7 +92,7 @@ def test_a_kept_page_is_at_most_ttl_seconds_old(cached_stack: Stack) -> None:
 
 
 def test_requests_with_authorization_are_never_answered_from_the_cache(cached_stack: Stack) -> None:
-    with httpx.Client(base_url=cached_stack.base_url, timeout=10) as client:
+    with httpx.Client(base_url=cached_stack.base_url, timeout=10, event_hooks=HOOKS) as client:
         _, token = Frontend(client).token_for_new_user()
         url = "/cigars/?limit=3&q=microcache-b"
         warm(client, url)
@@ -102,7 +103,7 @@ def test_requests_with_authorization_are_never_answered_from_the_cache(cached_st
 
 
 def test_users_me_is_never_kept_or_shared(cached_stack: Stack) -> None:
-    with httpx.Client(base_url=cached_stack.base_url, timeout=10) as client:
+    with httpx.Client(base_url=cached_stack.base_url, timeout=10, event_hooks=HOOKS) as client:
         frontend = Frontend(client)
         alice, alice_token = frontend.token_for_new_user()
         bob, bob_token = frontend.token_for_new_user()

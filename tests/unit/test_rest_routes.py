@@ -108,7 +108,7 @@ def descriptors(tmp_path: Path, proto: str) -> descriptor_pb2.FileDescriptorSet:
 def test_the_document_follows_the_option(tmp_path: Path) -> None:
     doc = Generator(descriptors(tmp_path, PROTO)).document()
     create = doc["paths"]["/things/"]["post"]
-    assert set(create["responses"]) == {"201", "400", "401", "409", "503"} and create["security"]
+    assert set(create["responses"]) == {"201", "400", "401", "409", "413", "503"} and create["security"]
     listed = doc["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listed == {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}
     special = doc["paths"]["/things/special"]["get"]["responses"]["200"]["headers"]
