@@ -25,7 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from scripts.bench_browser import LOAD_TOOL, browser_list, seed
+from scripts.bench_browser import LOAD_TOOL as LOAD_TOOL  # scripts/bench_cpu.py and tests import it from here
+from scripts.bench_browser import browser_list, seed
 from scripts.bench_report import goal_lines, print_table, print_tracing, ratios, stack_rss
 from scripts.otlp_receiver import Receiver
 from scripts.stack import ROOT, StackConfig, free_port, prepare, start
