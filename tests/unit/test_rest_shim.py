@@ -318,7 +318,8 @@ PAGE = '{"cigars":[{"id":1}],"next_page_token":"eyJhZnRlciI6MX0"}'
 
 
 def test_a_page_with_a_next_page_links_to_it_with_the_same_filters_and_no_skip(lua: Any) -> None:
-    result = exchange(lua, "GET", "/cigars/?brand=Padr%C3%B3n&skip=3&limit=2&q=a+b", body=PAGE)
+    gzip = {"accept-encoding": "gzip"}  # a compressed answer goes out chunked, where trailers would show
+    result = exchange(lua, "GET", "/cigars/?brand=Padr%C3%B3n&skip=3&limit=2&q=a+b", request_headers=gzip, body=PAGE)
     assert result["body"] == '[{"id":1}]'
     assert (
         result["headers"]["link"] == '</cigars/?page_token=eyJhZnRlciI6MX0&brand=Padr%C3%B3n&limit=2&q=a+b>; rel="next"'
