@@ -2,7 +2,8 @@
 
 For each engine (SQLite, then PostgreSQL on fresh databases it creates and drops) it starts our stack
 on free ports, drives the four scenarios of the shared load tool (scripts/vendored/load.py, a copy of
-../shared/bench/load.py; wrk engine) through the gateway, stops it, does the same against the baseline
+../shared/bench/load.py; wrk engine) through the gateway, stops it, restarts it on the same databases with
+the micro-cache on for the browser scenario (scripts/bench_browser.py), does the same against the baseline
 (../shared/bench/peer, when it is there), and prints one table per engine (req/s, p50, p99, errors, ratio
 ours/baseline), the resident memory of every process of our stack at rest and after the run, and one JSON
 line. Everything it starts it stops, by PID.
