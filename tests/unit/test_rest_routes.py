@@ -192,6 +192,16 @@ message Resp { string a = 1; repeated Req items = 2; }
         ("Req", "stream Resp", "auth: AUTH_NONE", "must return google.api.HttpBody"),
         ("Req", "Resp", 'auth: AUTH_NONE request_media_types: "text/csv"', "request_media_types go with"),
         ("stream Req", "Resp", "auth: AUTH_NONE", "must take a google.api.HttpBody body field"),
+        ("Req", "Resp", 'auth: AUTH_NONE location: "/m/{a}"', "location is a path .* of a 201"),
+        ("Req", "Resp", 'auth: AUTH_NONE success_status: 201 location: "/m/{items}"', "not a scalar field"),
+        ("Req", "Resp", 'auth: AUTH_NONE success_status: 201 location: "/m/{nope}"', "not a scalar field"),
+        ("Req", "Resp", "auth: AUTH_NONE success_status: 201 etag: true", "etag needs a unary JSON response"),
+        (
+            "Req",
+            "stream google.api.HttpBody",
+            'auth: AUTH_NONE etag: true response_media_types: "text/csv"',
+            "etag needs a unary JSON response",
+        ),
     ],
 )
 def test_an_option_the_gateway_cannot_honour_fails_generation(
