@@ -30,6 +30,8 @@ DEFAULTS = {
     # the secret shared with auth_service (AUTH_GATEWAY_SECRET_FILE), with which Envoy vouches for client addresses
     "GATEWAY_SECRET_FILE": "",
     "GATEWAY_DIR": str(GATEWAY_DIR),
+    # Seconds the gateway's micro-cache keeps the public list (GET /cigars/); 0: off (docs/frontend.md says why)
+    "GATEWAY_MICROCACHE_SECONDS": "0",
 }
 SECRET_MIN_LENGTH = 32
 SECRET_CHARACTERS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_")
@@ -84,6 +86,16 @@ def tracing_values(values: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
     }
 
 
+MICROCACHE_MAX_SECONDS = 60
+
+
+def microcache_seconds(value: str) -> int:
+    """GATEWAY_MICROCACHE_SECONDS: how long rest_compat.lua keeps a page of the public list; 0 turns it off."""
+    if not value.isdigit() or int(value) > MICROCACHE_MAX_SECONDS:
+        raise ValueError(f"GATEWAY_MICROCACHE_SECONDS: {value!r} is not a whole number of seconds from 0 (off) to 60")
+    return int(value)
+
+
 def switch(text: str, section: str, on: bool) -> str:
     """Uncomment the template's lines of `section` ("#[section] ...") when it is on; else they stay comments."""
     return re.sub(rf"^(\s*)#\[{section}\] ", r"\1", text, flags=re.MULTILINE) if on else text
@@ -115,6 +127,7 @@ def render(env: Mapping[str, str] | None = None, secret: str | None = None) -> s
     values = {key: env.get(key) or default for key, default in {**DEFAULTS, **TRACING}.items()}
     values["GATEWAY_SECRET"] = secret if secret is not None else read_secret(values["GATEWAY_SECRET_FILE"])
     tracing, derived = tracing_values(values)
+    derived["GATEWAY_MICROCACHE_SECONDS"] = str(microcache_seconds(values["GATEWAY_MICROCACHE_SECONDS"]))
     text = switch(TEMPLATE.read_text(), "tracing", tracing)
     text = switch(text, "metrics", int(values["ENVOY_METRICS_PORT"]) != 0)
     return string.Template(text).substitute({**values, **derived})

@@ -2,7 +2,8 @@
 
 For each engine (SQLite, then PostgreSQL on fresh databases it creates and drops) it starts our stack
 on free ports, drives the four scenarios of the shared load tool (scripts/vendored/load.py, a copy of
-../shared/bench/load.py; wrk engine) through the gateway, stops it, does the same against the baseline
+../shared/bench/load.py; wrk engine) through the gateway, stops it, restarts it on the same databases with
+the micro-cache on for the browser scenario (scripts/bench_browser.py), does the same against the baseline
 (../shared/bench/peer, when it is there), and prints one table per engine (req/s, p50, p99, errors, ratio
 ours/baseline), the resident memory of every process of our stack at rest and after the run, and one JSON
 line. Everything it starts it stops, by PID.
@@ -21,8 +22,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
+from scripts.bench_browser import LOAD_TOOL as LOAD_TOOL  # scripts/bench_cpu.py and tests import it from here
+from scripts.bench_browser import browser_list, seed
 from scripts.bench_report import goal_lines, print_table, print_tracing, ratios, stack_rss
 from scripts.otlp_receiver import Receiver
 from scripts.stack import ROOT, StackConfig, free_port, prepare, start
@@ -30,7 +35,7 @@ from scripts.stack import ROOT, StackConfig, free_port, prepare, start
 PG_ADMIN_URL = os.environ.get("CIGAR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-LOAD_TOOL = ROOT / "scripts" / "vendored" / "load.py"  # a copy of ../shared/bench/load.py (its README)
+# LOAD_TOOL: scripts/vendored/load.py, a copy of ../shared/bench/load.py (its README)
 
 
 def shared_bench_dir() -> Path | None:
@@ -79,7 +84,7 @@ class Databases:
 def run_load(base_url: str, args: argparse.Namespace, label: str) -> list[dict]:
     cmd = [sys.executable, str(LOAD_TOOL), "--base-url", base_url, "--engine", "wrk",
            "-c", str(args.concurrency), "-d", str(args.duration), "--warmup", str(args.warmup),
-           "--seed", str(args.seed), "--scenarios", args.scenarios, "--label", label]  # fmt: skip
+           "--seed", str(args.seed), "--scenarios", load_scenarios(args), "--label", label]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
     if out.returncode != 0 or not lines:
@@ -133,30 +138,56 @@ def tracing_env(mode: str, port: int) -> dict[str, str]:
             "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": mode}  # fmt: skip
 
 
+BROWSER = "browser_list"  # scripts/bench_browser.py: not a scenario of the shared load tool
+
+
+def load_scenarios(args: argparse.Namespace) -> str:
+    return ",".join(s for s in args.scenarios.split(",") if s.strip() and s.strip() != BROWSER)
+
+
 def bench_ours(dbs: Databases, tmp: Path, args: argparse.Namespace, tracing: str = "off") -> dict:
     receiver = Receiver(keep=False)  # what the spans are exported to: a collector's work, done in this process
     port = receiver.start() if tracing != "off" else 0
+    env = {**stack_env(args.auth_workers, args.collection_workers, args.log_level, args.token_limit),
+           **tracing_env(tracing, port)}  # fmt: skip
     config = StackConfig.on_free_ports(
-        tmp / "ours", auth_database_url=dbs.url("auth"),
-        collection_database_url=dbs.url("collection"),
-        extra_env={**stack_env(args.auth_workers, args.collection_workers, args.log_level, args.token_limit),
-                   **tracing_env(tracing, port)},
-    )  # fmt: skip
+        tmp / "ours", auth_database_url=dbs.url("auth"), collection_database_url=dbs.url("collection"), extra_env=env
+    )
     prepare(config)
+    rows: list[dict] = []
     try:
         with (tmp / f"stack-{dbs.engine}.log").open("wb") as log:
             stack = start(config, log=log)
             try:
                 time.sleep(1.0)  # let start-up work (JWKS warm-up, health checks) settle before "at rest"
                 rss_rest = stack_rss(stack)
-                rows = run_load(stack.base_url, args, f"ours-{dbs.engine}")
+                if load_scenarios(args):
+                    rows = run_load(stack.base_url, args, f"ours-{dbs.engine}")
                 rss_after = stack_rss(stack)
             finally:
                 stack.stop()
+            if BROWSER in args.scenarios.split(","):
+                rows.append(bench_browser_ours(config, args, log))
     finally:
         receiver.stop()
     return {"results": rows, "rss_rest": rss_rest, "rss_after": rss_after, "tracing": tracing,
             "spans_received": receiver.count}  # fmt: skip
+
+
+def bench_browser_ours(config: StackConfig, args: argparse.Namespace, log: IO[bytes]) -> dict:
+    """The browser scenario on the same databases, restarted with the micro-cache on (off, the default, for
+    the scenarios above) and collection_service's metrics, which count the calls that reached it."""
+    cached = replace(
+        config, collection_metrics_port=free_port(),
+        extra_env={**config.extra_env, "GATEWAY_MICROCACHE_SECONDS": str(args.microcache_seconds)},
+    )  # fmt: skip
+    stack = start(cached, log=log)
+    try:
+        seed(stack.base_url)
+        metrics = f"http://127.0.0.1:{cached.collection_metrics_port}/metrics"
+        return browser_list(stack.base_url, args.concurrency, args.duration, args.warmup, metrics)
+    finally:
+        stack.stop()
 
 
 def bench_baseline(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namespace) -> dict:
@@ -166,7 +197,10 @@ def bench_baseline(dbs: Databases, tmp: Path, bench: Path, args: argparse.Namesp
         proc = subprocess.Popen([str(bench / "peer" / "run.sh"), str(port)], env=env, stdout=log, stderr=log)
         try:  # run.sh execs uvicorn, so this PID is the server itself
             wait_http(f"http://127.0.0.1:{port}/cigars/?limit=1", proc)
-            rows = run_load(f"http://127.0.0.1:{port}", args, f"baseline-{dbs.engine}")
+            rows = run_load(f"http://127.0.0.1:{port}", args, f"baseline-{dbs.engine}") if load_scenarios(args) else []
+            if BROWSER in args.scenarios.split(","):
+                seed(f"http://127.0.0.1:{port}")
+                rows.append(browser_list(f"http://127.0.0.1:{port}", args.concurrency, args.duration, args.warmup))
         finally:
             stop_pid(proc)
     return {"results": rows}
@@ -179,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-d", "--duration", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=100)
-    ap.add_argument("--scenarios", default="get_cigars,get_me,post_cigar,post_token")
+    ap.add_argument("--scenarios", default=f"get_cigars,get_me,post_cigar,post_token,{BROWSER}")
+    ap.add_argument("--microcache-seconds", type=int, default=1,
+                    help=f"GATEWAY_MICROCACHE_SECONDS in {BROWSER} (the other scenarios run with it off)")  # fmt: skip
     # One process per service, as make run and the deployment files start them: on 2 cores shared with
     # Envoy, PostgreSQL and wrk, a second process added no throughput and a tail of 1-2 s (docs/performance.md).
     ap.add_argument("--auth-workers", type=int, default=1, help="auth_service processes (AUTH_WORKERS)")

@@ -9,7 +9,7 @@ from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
 from scripts.openapi_ops import operations
-from scripts.openapi_rest import ERROR_SCHEMA, EXAMPLES, SECURITY_SCHEMES
+from scripts.openapi_rest import DETAIL_SCHEMAS, ERROR_SCHEMA, EXAMPLES, SECURITY_SCHEMES
 from scripts.rest_routes import RouteOptions
 
 FD = descriptor_pb2.FieldDescriptorProto
@@ -169,7 +169,7 @@ class Generator:
                 for path, verb, op in ops:
                     paths.setdefault(path, {})[verb] = op
         components = {
-            "schemas": {**dict(sorted(self.schemas.items())), "Error": ERROR_SCHEMA},
+            "schemas": {**dict(sorted(self.schemas.items())), "Error": ERROR_SCHEMA, **DETAIL_SCHEMAS},
             "securitySchemes": SECURITY_SCHEMES,
         }
         return {"openapi": "3.1.0", "info": INFO, "tags": tags, "paths": paths, "components": components}

@@ -68,7 +68,8 @@ def operation(
     op["responses"] = {str(rest.status): success(gen, method.output_type, rest)}
     if full in NO_LIVE_EXAMPLE:
         op["x-no-live-example"] = NO_LIVE_EXAMPLE[full]  # read by tests/e2e/test_openapi_conformance.py
-    for status in error_statuses(rest, bool(body) or any(p["in"] == "query" for p in params), bool(path_fields)):
+    has_input = bool(body) or any(p["in"] == "query" for p in params)
+    for status in error_statuses(rest, has_input, bool(path_fields), has_body=bool(body)):
         op["responses"][str(status)] = error_response(status)
     return op
 
@@ -105,11 +106,26 @@ def request_body(gen: Generator, type_name: str, body: str, path_fields: set[str
 
 def success(gen: Generator, output_type: str, rest: Rest) -> dict[str, Any]:
     response: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No Content"}.get(rest.status, "OK")}
-    if rest.headers:  # rest_compat.lua sets them
-        response["headers"] = {
-            name: {"description": doc, "schema": {"type": "string", "const": value}}
-            for name, value, doc in rest.headers
+    headers: dict[str, Any] = {  # rest_compat.lua sets them; a public Cache-Control gains the micro-cache's s-maxage
+        name: {"description": doc, "schema": {"type": "string", "example" if "public" in value else "const": value}}
+        for name, value, doc in rest.headers
+    }
+    if rest.location:
+        headers["Location"] = {"description": f"The new resource: `{rest.location}`.", "schema": {"type": "string"}}
+    if rest.etag:
+        headers["ETag"] = {
+            "description": "A strong validator of the body (`W/` when the gateway compressed it): send it back in "
+            "`If-None-Match` for a 304 Not Modified without a body.",
+            "schema": {"type": "string"},
         }
+    if rest.bare_array:
+        headers["Link"] = {
+            "description": 'The next page (RFC 8288): `</cigars/?page_token=...&limit=...>; rel="next"`, same '
+            "filters; absent on the last page.",
+            "schema": {"type": "string"},
+        }
+    if headers:
+        response["headers"] = headers
     if output_type == EMPTY or rest.status == 204:
         return response
     if output_type == HTTP_BODY:  # raw bytes in the media type the service chooses

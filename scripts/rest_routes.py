@@ -38,6 +38,8 @@ class Rest:
     form_fields: tuple[str, ...] = ()  # with form: the request's fields, the form keys rest_compat.lua keeps
     response_media_types: tuple[str, ...] = ()  # an HttpBody response: what the service answers, default first
     request_media_types: tuple[str, ...] = ()  # an HttpBody body field: what the service accepts
+    location: str = ""  # a 201's Location: a path template filled from the response's top-level scalar fields
+    etag: bool = False  # ETag on 200s, 304 on a matching If-None-Match, HEAD served as GET
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,12 @@ class RouteOptions:
         if any(not re.fullmatch(r"[A-Za-z0-9-]+", name) or not value for name, value, _ in headers):
             raise RouteError(f"{where} a response header needs a name (letters, digits, '-') and a value")
         response_types, request_types = self._media_types(where, method, option)
+        location = option.get("location", "")
+        if location:
+            self._check_location(where, location, status, response)
+        etag = bool(option.get("etag"))
+        if etag and (method.server_streaming or method.output_type == HTTP_BODY or status != 200):
+            raise RouteError(f"{where} etag needs a unary JSON response answered 200")
         return Rest(
             status=status,
             auth=option["auth"] == "AUTH_BEARER",
@@ -151,7 +159,21 @@ class RouteOptions:
             form_fields=form_fields,
             response_media_types=response_types,
             request_media_types=request_types,
+            location=location,
+            etag=etag,
         )
+
+    @staticmethod
+    def _check_location(where: str, location: str, status: int, response: descriptor_pb2.DescriptorProto) -> None:
+        """rest_compat.lua fills each {field} with the first `"field":<value>` of the JSON body: the field must be
+        a scalar printed before any nested message (fields print in declaration order)."""
+        if status != 201 or not location.startswith("/"):
+            raise RouteError(f"{where} location is a path (starting with '/') of a 201 response")
+        nested_from = next((i for i, f in enumerate(response.field) if f.type == FD.TYPE_MESSAGE), len(response.field))
+        scalars = {f.name for f in response.field[:nested_from] if f.label != FD.LABEL_REPEATED}
+        for name in re.findall(r"\{([^}]*)\}", location):
+            if name not in scalars:
+                raise RouteError(f"{where} location's {{{name}}} is not a scalar field before any nested message")
 
     def _media_types(
         self, where: str, method: descriptor_pb2.MethodDescriptorProto, option: dict[str, Any]
@@ -304,6 +326,10 @@ def lua_source(fds: descriptor_pb2.FileDescriptorSet) -> str:
             entry["bare_array"] = route.rest.bare_array
         if route.rest.form:
             entry["form_fields"] = list(route.rest.form_fields)
+        if route.rest.location:
+            entry["location"] = route.rest.location
+        if route.rest.etag:
+            entry["etag"] = True
         if route.rest.headers:
             entry["headers"] = [{"name": name.lower(), "value": value} for name, value, _ in route.rest.headers]
         if refused := not_in_query(route, messages[route.request]):

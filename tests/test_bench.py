@@ -106,3 +106,16 @@ def test_bench_driver_compares_the_statement_pools_per_statement() -> None:
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith("  ")]
     assert [r[0] for r in rows] == ["own", "library", "own", "library"]
     assert all(float(r[2]) > 0 for r in rows)  # the median CPU microseconds per statement
+
+
+def test_the_browser_scenario_runs_with_the_micro_cache_and_counts_the_service_calls(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "scripts.bench", "--engines", "sqlite", "-d", "1", "--warmup", "0",
+           "--scenarios", "browser_list", "--skip-baseline", "--var-dir", str(tmp_path)]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    [row] = json.loads(out.stdout.strip().splitlines()[-1])["engines"]["sqlite"]["ours"]["results"]
+    assert row["scenario"] == "GET /cigars/ (browser, gzip)" and row["errors"] == 0 and row["rps"] > 0
+    assert row["content_encoding"] == "gzip"  # ten seeded cigars: a page worth compressing
+    # kept for a second per Envoy worker: a handful of calls, not one per request
+    assert row["service_calls"] is not None and row["service_calls"] < max(10, row["requests"] // 20)
+    assert processes_mentioning(str(tmp_path)) == []

@@ -68,5 +68,25 @@ def test_the_document_says_how_the_gateway_really_answers() -> None:
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (1, 100, 10)
     assert paths["/users/me/"]["get"]["security"] and "401" in paths["/users/me/"]["get"]["responses"]
     assert "security" not in paths["/cigars/"]["get"]
-    assert DOC["components"]["schemas"]["Error"]["required"] == ["detail"]
+    assert DOC["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
     assert DOC["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_each_error_status_has_an_example_of_its_own_that_the_error_schema_accepts() -> None:
+    from jsonschema import Draft202012Validator
+
+    error = Draft202012Validator({"$ref": "#/components/schemas/Error", "components": DOC["components"]})
+    examples: dict[str, dict] = {}
+    for item in DOC["paths"].values():
+        for op in item.values():
+            for status, response in op["responses"].items():
+                if status.startswith(("4", "5")):
+                    example = response["content"]["application/json"]["example"]
+                    error.validate(example)
+                    assert examples.setdefault(status, example) == example  # one per status, the same everywhere
+    assert set(examples) >= {"400", "401", "404", "409", "413", "429", "503"}
+    assert len({json.dumps(e, sort_keys=True) for e in examples.values()}) == len(examples)  # no shared example
+    for status in ("401", "503"):
+        assert "field_violations" not in json.dumps(examples[status])  # not a rating violation
+    assert {s["$ref"].rsplit("/", 1)[1] for s in DOC["components"]["schemas"]["Error"]["properties"]["details"][
+        "items"]["oneOf"]} == {"ErrorInfo", "BadRequest", "RetryInfo"}  # fmt: skip

@@ -31,6 +31,13 @@ return {
     pattern = "^/cigars$",
     status = 200,
     bare_array = "cigars",
+    etag = true,
+    headers = {
+      {
+        name = "cache-control",
+        value = "public, max-age=1",
+      },
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.GetMe",
@@ -38,6 +45,13 @@ return {
     path = "/users/me",
     pattern = "^/users/me$",
     status = 200,
+    etag = true,
+    headers = {
+      {
+        name = "cache-control",
+        value = "private, no-cache",
+      },
+    },
   },
   {
     rpc = "cigar.auth.v1.AuthService.GetJwks",
@@ -59,6 +73,13 @@ return {
     path = "/cigars/{id}",
     pattern = "^/cigars/[^/]*$",
     status = 200,
+    etag = true,
+    headers = {
+      {
+        name = "cache-control",
+        value = "no-cache",
+      },
+    },
     not_in_query = {
       "id",
     },
@@ -92,6 +113,7 @@ return {
     path = "/cigars",
     pattern = "^/cigars$",
     status = 201,
+    location = "/cigars/{id}",
     not_in_query = {
       "brand",
       "flavorNotes",

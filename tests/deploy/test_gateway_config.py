@@ -68,6 +68,8 @@ def test_a_traces_endpoint_wins_over_the_general_one() -> None:
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         ("OTEL_TRACES_SAMPLER", "jaeger_remote"),
         ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ("GATEWAY_MICROCACHE_SECONDS", "0.5"),
+        ("GATEWAY_MICROCACHE_SECONDS", "3600"),
     ],
 )
 def test_settings_the_gateway_cannot_honour_stop_it_with_the_name_of_the_setting(setting: str, value: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from scripts.run_postgres import NAMES, postgres_urls
 from scripts.stack import Stack, StackConfig, prepare, start
 from tests.conftest import BACKENDS, MANY_REGISTRATIONS, PG_ADMIN_URL, Databases, database_url, free_port
+from tests.e2e.error_shape import HOOKS
 
 
 @dataclass
@@ -91,7 +92,8 @@ async def running(
 
 @pytest.fixture
 def http(running: Running) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=running.url, timeout=10) as client:
+    # every error answer any test provokes is checked against the document's Error schema (error_shape.py)
+    with httpx.Client(base_url=running.url, timeout=10, event_hooks=HOOKS) as client:
         yield client
 
 

@@ -108,7 +108,7 @@ def descriptors(tmp_path: Path, proto: str) -> descriptor_pb2.FileDescriptorSet:
 def test_the_document_follows_the_option(tmp_path: Path) -> None:
     doc = Generator(descriptors(tmp_path, PROTO)).document()
     create = doc["paths"]["/things/"]["post"]
-    assert set(create["responses"]) == {"201", "400", "401", "409", "503"} and create["security"]
+    assert set(create["responses"]) == {"201", "400", "401", "409", "413", "503"} and create["security"]
     listed = doc["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listed == {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}
     special = doc["paths"]["/things/special"]["get"]["responses"]["200"]["headers"]
@@ -136,6 +136,7 @@ def load_shim(tmp_path: Path, fds: descriptor_pb2.FileDescriptorSet) -> Any:
           get = function(self, k) return rawget(self, k) end, remove = function() end }})
         envoy_on_request({
           headers = function() return headers end,
+          metadata = function() return { get = function() return nil end } end,
           streamInfo = function() return { dynamicMetadata = function() return {
             set = function(_, ns, k, v) meta[k] = v end } end } end,
         })
@@ -191,6 +192,16 @@ message Resp { string a = 1; repeated Req items = 2; }
         ("Req", "stream Resp", "auth: AUTH_NONE", "must return google.api.HttpBody"),
         ("Req", "Resp", 'auth: AUTH_NONE request_media_types: "text/csv"', "request_media_types go with"),
         ("stream Req", "Resp", "auth: AUTH_NONE", "must take a google.api.HttpBody body field"),
+        ("Req", "Resp", 'auth: AUTH_NONE location: "/m/{a}"', "location is a path .* of a 201"),
+        ("Req", "Resp", 'auth: AUTH_NONE success_status: 201 location: "/m/{items}"', "not a scalar field"),
+        ("Req", "Resp", 'auth: AUTH_NONE success_status: 201 location: "/m/{nope}"', "not a scalar field"),
+        ("Req", "Resp", "auth: AUTH_NONE success_status: 201 etag: true", "etag needs a unary JSON response"),
+        (
+            "Req",
+            "stream google.api.HttpBody",
+            'auth: AUTH_NONE etag: true response_media_types: "text/csv"',
+            "etag needs a unary JSON response",
+        ),
     ],
 )
 def test_an_option_the_gateway_cannot_honour_fails_generation(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/rest/v1/rest.proto\x12\rcigar.rest.v1\x1a google/protobuf/descriptor.proto\"\x9d\x03\n\tRestRoute\x12+\n\x04\x61uth\x18\x01 \x01(\x0e\x32\x1d.cigar.rest.v1.RestRoute.Auth\x12\x16\n\x0esuccess_status\x18\x02 \x01(\x05\x12\x18\n\x10\x62\x61re_array_field\x18\x03 \x01(\t\x12\x11\n\tform_body\x18\x04 \x01(\x08\x12\x16\n\x0etrailing_slash\x18\x05 \x01(\x08\x12\x16\n\x0e\x65rror_statuses\x18\x06 \x03(\x05\x12\x39\n\x10response_headers\x18\x07 \x03(\x0b\x32\x1f.cigar.rest.v1.RestRoute.Header\x12\x1c\n\x14response_media_types\x18\x08 \x03(\t\x12\x1b\n\x13request_media_types\x18\t \x03(\t\x1a:\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"<\n\x04\x41uth\x12\x14\n\x10\x41UTH_UNSPECIFIED\x10\x00\x12\r\n\tAUTH_NONE\x10\x01\x12\x0f\n\x0b\x41UTH_BEARER\x10\x02:I\n\x05route\x12\x1e.google.protobuf.MethodOptions\x18\x8d\x8c\x03 \x01(\x0b\x32\x18.cigar.rest.v1.RestRouteb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/rest/v1/rest.proto\x12\rcigar.rest.v1\x1a google/protobuf/descriptor.proto\"\xbd\x03\n\tRestRoute\x12+\n\x04\x61uth\x18\x01 \x01(\x0e\x32\x1d.cigar.rest.v1.RestRoute.Auth\x12\x16\n\x0esuccess_status\x18\x02 \x01(\x05\x12\x18\n\x10\x62\x61re_array_field\x18\x03 \x01(\t\x12\x11\n\tform_body\x18\x04 \x01(\x08\x12\x16\n\x0etrailing_slash\x18\x05 \x01(\x08\x12\x16\n\x0e\x65rror_statuses\x18\x06 \x03(\x05\x12\x39\n\x10response_headers\x18\x07 \x03(\x0b\x32\x1f.cigar.rest.v1.RestRoute.Header\x12\x1c\n\x14response_media_types\x18\x08 \x03(\t\x12\x1b\n\x13request_media_types\x18\t \x03(\t\x12\x10\n\x08location\x18\n \x01(\t\x12\x0c\n\x04\x65tag\x18\x0b \x01(\x08\x1a:\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"<\n\x04\x41uth\x12\x14\n\x10\x41UTH_UNSPECIFIED\x10\x00\x12\r\n\tAUTH_NONE\x10\x01\x12\x0f\n\x0b\x41UTH_BEARER\x10\x02:I\n\x05route\x12\x1e.google.protobuf.MethodOptions\x18\x8d\x8c\x03 \x01(\x0b\x32\x18.cigar.rest.v1.RestRouteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cigar.rest.v1.rest_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RESTROUTE']._serialized_start=78
-  _globals['_RESTROUTE']._serialized_end=491
-  _globals['_RESTROUTE_HEADER']._serialized_start=371
-  _globals['_RESTROUTE_HEADER']._serialized_end=429
-  _globals['_RESTROUTE_AUTH']._serialized_start=431
-  _globals['_RESTROUTE_AUTH']._serialized_end=491
+  _globals['_RESTROUTE']._serialized_end=523
+  _globals['_RESTROUTE_HEADER']._serialized_start=403
+  _globals['_RESTROUTE_HEADER']._serialized_end=461
+  _globals['_RESTROUTE_AUTH']._serialized_start=463
+  _globals['_RESTROUTE_AUTH']._serialized_end=523
 # @@protoc_insertion_point(module_scope)

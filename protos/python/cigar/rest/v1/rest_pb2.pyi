@@ -11,7 +11,7 @@ ROUTE_FIELD_NUMBER: int
 route: _descriptor.FieldDescriptor
 
 class RestRoute(_message.Message):
-    __slots__ = ("auth", "success_status", "bare_array_field", "form_body", "trailing_slash", "error_statuses", "response_headers", "response_media_types", "request_media_types")
+    __slots__ = ("auth", "success_status", "bare_array_field", "form_body", "trailing_slash", "error_statuses", "response_headers", "response_media_types", "request_media_types", "location", "etag")
     class Auth(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         AUTH_UNSPECIFIED: _ClassVar[RestRoute.Auth]
@@ -38,6 +38,8 @@ class RestRoute(_message.Message):
     RESPONSE_HEADERS_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_MEDIA_TYPES_FIELD_NUMBER: _ClassVar[int]
     REQUEST_MEDIA_TYPES_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     auth: RestRoute.Auth
     success_status: int
     bare_array_field: str
@@ -47,4 +49,6 @@ class RestRoute(_message.Message):
     response_headers: _containers.RepeatedCompositeFieldContainer[RestRoute.Header]
     response_media_types: _containers.RepeatedScalarFieldContainer[str]
     request_media_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, auth: _Optional[_Union[RestRoute.Auth, str]] = ..., success_status: _Optional[int] = ..., bare_array_field: _Optional[str] = ..., form_body: _Optional[bool] = ..., trailing_slash: _Optional[bool] = ..., error_statuses: _Optional[_Iterable[int]] = ..., response_headers: _Optional[_Iterable[_Union[RestRoute.Header, _Mapping]]] = ..., response_media_types: _Optional[_Iterable[str]] = ..., request_media_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    location: str
+    etag: bool
+    def __init__(self, auth: _Optional[_Union[RestRoute.Auth, str]] = ..., success_status: _Optional[int] = ..., bare_array_field: _Optional[str] = ..., form_body: _Optional[bool] = ..., trailing_slash: _Optional[bool] = ..., error_statuses: _Optional[_Iterable[int]] = ..., response_headers: _Optional[_Iterable[_Union[RestRoute.Header, _Mapping]]] = ..., response_media_types: _Optional[_Iterable[str]] = ..., request_media_types: _Optional[_Iterable[str]] = ..., location: _Optional[str] = ..., etag: _Optional[bool] = ...) -> None: ...
