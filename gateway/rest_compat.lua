@@ -8,8 +8,9 @@
 --   * success_status 204 (the DELETEs, POST /users/me/password) answers 204 No Content with no body,
 --     not 200 with the transcoded empty message `{}`.
 --   * response_headers (Cache-Control and Pragma on /token) are set on every answer of the route.
---   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
---     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
+--   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error",
+--     "error_description", "code", "details"}, as FastAPI clients read `detail` and OAuth2 clients read
+--     `error` and `error_description` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
 --   * a query parameter naming a field the route's path or body carries (not_in_query) is refused with
 --     400: the transcoder would take it from the URL too, so a path id could be overridden
@@ -92,7 +93,8 @@ end
 local function refuse_query_parameter(handle, route, name)
   local where = route.path:find("{" .. name:match("^[^.]*"), 1, true) and "the path" or "the request body"
   local detail = name .. " is taken from " .. where .. " and cannot be given in the URL's query"
-  local body = '{"detail":' .. json_string(detail) .. ',"error":"invalid_request","code":3,"details":['
+  local body = '{"detail":' .. json_string(detail) .. ',"error":"invalid_request","error_description":'
+    .. json_string(detail) .. ',"code":3,"details":['
     .. '{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[{"field":'
     .. json_string(name) .. ',"description":' .. json_string("must not be in the query string") .. '}]}]}'
   handle:streamInfo():dynamicMetadata():set(META, "own_reply", "1")  -- kept as it is (envoy.yaml.tmpl)
@@ -168,12 +170,32 @@ local function replace_body(handle, text)
   handle:headers():replace("content-length", tostring(#text))
 end
 
+-- The JSON string that starts at position i of s (its quotes and escapes kept), or nil.
+local function json_string_at(s, i)
+  if s:sub(i, i) ~= '"' then return nil end
+  local escaped = false
+  for j = i + 1, #s do
+    local c = s:sub(j, j)
+    if escaped then escaped = false
+    elseif c == "\\" then escaped = true
+    elseif c == '"' then return s:sub(i, j) end
+  end
+  return nil
+end
+
 local function reshape_error(raw)
-  -- {"code":N,"message":"...","details":[...]}  ->  {"detail":"...","error":"<reason>","code":N,...}
+  -- {"code":N,"message":"...","details":[...]}
+  --   ->  {"error":"<reason>","error_description":"...","code":N,"detail":"...","details":[...]}
+  -- error_description (RFC 6749 §5.2) repeats the message, which OAuth2 libraries and Swagger UI show.
   local code, rest = raw:match('^{"code":(%d+),"message":(.*)$')
   if code then
     local reason = raw:match('"reason":"([%w_]+)"')
-    local error_field = reason and ('"error":' .. json_string(reason) .. ",") or ""
+    local error_field = ""
+    if reason then
+      local message = json_string_at(rest, 1)
+      error_field = '"error":' .. json_string(reason) .. ","
+        .. (message and ('"error_description":' .. message .. ",") or "")
+    end
     return "{" .. error_field .. '"code":' .. code .. ',"detail":' .. rest
   end
   if raw:sub(1, 1) == "{" and raw:find('"detail"', 1, true) then return nil end

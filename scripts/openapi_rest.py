@@ -15,6 +15,10 @@ from scripts.rest_routes import Rest
 NO_LIVE_EXAMPLE: dict[str, str] = {
     "cigar.auth.v1.AuthService.ChangePassword": "it revokes the token the other examples use; "
     "tests/e2e/test_profile_rest.py changes a password of its own",
+    "cigar.auth.v1.AuthService.LogoutAll": "it revokes the token the other examples use; "
+    "tests/e2e/test_sessions.py logs out users of its own",
+    "cigar.auth.v1.AuthService.ConfirmPasswordReset": "its token only exists in an email; tests/e2e/test_sessions.py "
+    "reads one from a real SMTP server",
     "cigar.auth.v1.AuthService.DeleteMe": "it deletes the example user; tests/e2e/test_profile_rest.py deletes one "
     "of its own",
     "cigar.auth.v1.AuthService.VerifyEmail": "its token only exists in an email; tests/e2e/test_profile_rest.py "
@@ -46,6 +50,9 @@ EXAMPLES: dict[str, Any] = {
     "DeleteMeRequest": {"current_password": "testpassword"},
     "ChangePasswordRequest": {"current_password": "testpassword", "new_password": "a longer passphrase"},
     "VerifyEmailRequest": {"token": "<the token from the verification email>"},
+    "RevokeRequest": {"token": "<a refresh token>", "token_type_hint": "refresh_token"},
+    "RequestPasswordResetRequest": {"email": "testuser@example.com"},
+    "ConfirmPasswordResetRequest": {"token": "<the token from the reset email>", "new_password": "a longer passphrase"},
     "ImportMyCigarsRequest": "name,brand,origin,flavor_notes,rating\r\n"
     'Hemingway Short Story,Arturo Fuente,Dominican Republic,"Cedar, leather",5\r\n',
 }
@@ -61,6 +68,11 @@ ERROR_SCHEMA: dict[str, Any] = {
             "description": "Machine-readable reason (google.rpc.ErrorInfo.reason), e.g. `invalid_grant`, "
             "`invalid_token`, `username_taken`, `invalid_request`.",
         },
+        "error_description": {
+            "type": "string",
+            "description": "The same text as `detail`, under RFC 6749 section 5.2's name; present whenever "
+            "`error` is.",
+        },
         "code": {"type": "integer", "description": "The gRPC status code."},
         "details": {
             "type": "array",
@@ -73,6 +85,7 @@ ERROR_SCHEMA: dict[str, Any] = {
             "error": "invalid_request",
             "code": 3,
             "detail": "invalid input: rating: must be from 1 to 5",
+            "error_description": "invalid input: rating: must be from 1 to 5",
             "details": [
                 {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": [
                     {"field": "rating", "description": "must be from 1 to 5"}]},
@@ -124,8 +137,9 @@ def error_response(status: int) -> dict[str, Any]:
 SECURITY_SCHEMES: dict[str, Any] = {
     "OAuth2PasswordBearer": {
         "type": "oauth2",
-        "description": "Log in with a username and password (the `/token` password grant).",
-        "flows": {"password": {"tokenUrl": "/token", "scopes": {}}},
+        "description": "Log in with a username and password (the `/token` password grant); the refresh "
+        "token of the answer keeps the session (the refresh grant at the same endpoint).",
+        "flows": {"password": {"tokenUrl": "/token", "refreshUrl": "/token", "scopes": {}}},
     },
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }

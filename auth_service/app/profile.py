@@ -10,7 +10,8 @@ import logging
 from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, WrongPassword
 from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
-from .outbox import DELETE_CIGARS, REVOKE_TOKENS, OutboxDrainer
+from .logout import end_every_session
+from .outbox import DELETE_CIGARS, OutboxDrainer
 from .password_check import PasswordCheck
 from .rules import given_password_violations, normalise_email, password_violations
 from .verification import EmailVerification
@@ -85,8 +86,9 @@ class Profiles:
         return updated
 
     async def change_password(self, token: str, current: str, new: str, client_address: str) -> None:
-        """Every access token issued before, this one included, stops working: in auth_service at once (the
-        token version in the user's row), in collection_service through the outbox, usually before we answer."""
+        """Every session ends: every access token issued before, this one included, stops working, in
+        auth_service at once (the token version in the user's row), in collection_service through the outbox,
+        usually before we answer; every refresh token stops at once."""
         user = await self._auth.current_user(token)
         violations = given_password_violations(current, "current_password")
         violations += password_violations(new, "new_password")
@@ -96,7 +98,7 @@ class Profiles:
         hashed = await self._hasher.hash(new)
         async with self._uow() as uow:
             await uow.users.change_password(user.id, hashed)
-            await uow.outbox.add(REVOKE_TOKENS, user.id, self._clock())
+            await end_every_session(uow, user.id, self._clock())
             await uow.commit()
         log.info("password changed for user id=%d", user.id)
         await self._drainer.drain_once()
@@ -107,6 +109,7 @@ class Profiles:
         await self._confirm(user, current_password, client_address)
         async with self._uow() as uow:
             await uow.users.delete(user.id, self._clock())
+            await uow.refresh_tokens.revoke_user(user.id, self._clock())
             await uow.outbox.add(DELETE_CIGARS, user.id, self._clock())
             await uow.commit()
         log.info("deleted user id=%d", user.id)

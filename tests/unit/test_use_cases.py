@@ -16,6 +16,7 @@ from auth_service.app.password_check import PasswordCheck
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.profile import Profiles
 from auth_service.app.registration import Registration
+from auth_service.app.sessions import SessionPolicy, Sessions
 from auth_service.app.throttle import Throttle, ThrottlePolicy
 from auth_service.domain import Cigar as AuthCigar
 from auth_service.domain import (
@@ -40,6 +41,7 @@ from tests.unit.fakes import (
 )
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
+SESSIONS = SessionPolicy(idle=timedelta(days=1), absolute=timedelta(days=2))
 
 
 class Auth:
@@ -79,7 +81,7 @@ def auth(tmp_path: Path):
 
     passwords = PasswordCheck(uow, hasher, Throttle(ThrottlePolicy()), lambda: NOW, sleep=no_delay)
     profiles = Profiles(uow, authenticator, passwords, hasher, directory, verification, drainer, lambda: NOW)
-    grant = PasswordGrant(passwords, issuer)
+    grant = PasswordGrant(passwords, Sessions(uow, issuer, lambda: NOW, SESSIONS))
     auth = Auth(Registration(uow, hasher, verification), grant, profiles)
     auth.collection = collection  # type: ignore[attr-defined]
     yield auth, users, directory
