@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ..domain import InvalidGrant, IssuedToken, User
+from ..domain import FieldViolation, InvalidGrant, InvalidInput, IssuedToken, User
 from ..ports import Clock, RefreshTokens, TokenIssuer, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ class Sessions:
 
     async def revoke(self, token: str) -> None:
         """RFC 7009: the session of a refresh token ends; any other string changes nothing, and says nothing."""
+        if not token:
+            raise InvalidInput([FieldViolation("token", "is required")])
         async with self._uow() as uow:
             found = await uow.refresh_tokens.get(token_hash(token))
             if found is None or found.family_revoked_at is not None:
