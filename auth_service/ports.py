@@ -83,6 +83,12 @@ class StaleCounters(Protocol):
         succeeded, last succeeded at or before `successes_before`; how many went."""
 
 
+class EndedSessions(Protocol):
+    async def prune(self, now: datetime) -> int:
+        """Delete the refresh tokens and families of sessions expired or revoked by `now`, and the reset tokens
+        expired by then; how many rows went."""
+
+
 class EmailVerifications(Protocol):
     async def add(self, token_hash: str, user_id: int, email: str, expires_at: datetime) -> None: ...
     async def get(self, token_hash: str) -> VerificationRecord | None: ...

@@ -21,6 +21,7 @@ from service_kit.tokens import JwtVerifier, StaticKeySet
 from .adapters.channels import SpreadChannel
 from .adapters.collection import GrpcCigarDirectory, GrpcCollectionAccounts
 from .adapters.db.counter_pruning import SqlCounterPruner
+from .adapters.db.session_pruning import SqlSessionPruner
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
@@ -42,6 +43,7 @@ from .app.password_reset import PasswordReset
 from .app.profile import Profiles
 from .app.registration import Registration
 from .app.resend import VerificationResend
+from .app.session_pruning import SessionPruning
 from .app.sessions import SessionPolicy, Sessions
 from .app.throttle import Throttle, ThrottlePolicy
 from .app.verification import EmailVerification
@@ -102,6 +104,7 @@ class RunningServer:
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
     pruner: asyncio.Task[None]
+    session_pruner: asyncio.Task[None]
     telemetry: Telemetry
 
     @property
@@ -112,6 +115,7 @@ class RunningServer:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
         self.pruner.cancel()
+        self.session_pruner.cancel()
         await self.channel.close()
         await self.driver.close()
         await self.engine.dispose()
@@ -184,12 +188,15 @@ async def start(
         timedelta(days=settings.known_address_days), settings.counter_prune_seconds,
     )  # fmt: skip
     pruner = asyncio.create_task(pruning.run())
+    session_pruner = asyncio.create_task(
+        SessionPruning(SqlSessionPruner(sessions), clock, settings.counter_prune_seconds).run()
+    )
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
              ring.current.kid, len(ring.published))  # fmt: skip
     if settings.gateway_secret_file is None:
         log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
                     "behind the gateway is the gateway's, shared by every client")  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner, traces)
+    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner, session_pruner, traces)
 
 
 async def serve(settings: Settings) -> None:

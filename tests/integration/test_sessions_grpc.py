@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 from cigar.auth.v1 import auth_pb2
 from cigar.collection.v1 import collection_pb2
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from auth_service.adapters.db.session_pruning import SqlSessionPruner
+from auth_service.app.sessions import token_hash
 from tests.integration.conftest import Services, bearer
 from tests.integration.test_auth_grpc import details
 
@@ -156,3 +159,23 @@ async def test_the_metadata_document_names_the_endpoints_and_grants(services: Se
     assert doc.jwks_uri == f"{doc.issuer}/.well-known/jwks.json"
     assert list(doc.grant_types_supported) == ["password", "refresh_token"]
     assert list(doc.token_endpoint_auth_methods_supported) == ["none"]
+
+
+async def test_pruning_deletes_ended_sessions_and_keeps_live_ones(services: Services) -> None:
+    name = unique()
+    await services.register(name)
+    ended, live = await login(services, name), await login(services, name)
+    live = await refresh(services, live.refresh_token)  # a used token of a live session: needed for reuse detection
+    await services.auth.Revoke(auth_pb2.RevokeRequest(token=ended.refresh_token))
+    engine = create_async_engine(services.auth_db_url)
+    try:
+        pruned = await SqlSessionPruner(async_sessionmaker(engine)).prune(datetime.now(UTC))
+        async with engine.connect() as conn:
+            left = (await conn.execute(text("SELECT token_hash FROM refresh_tokens"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert pruned >= 2  # the ended session's token and family
+    assert token_hash(ended.refresh_token) not in left
+    assert token_hash(live.refresh_token) in left
+    assert await refused_refresh(services, ended.refresh_token) == "invalid_grant"
+    assert (await refresh(services, live.refresh_token)).refresh_token
