@@ -103,6 +103,7 @@ class RunningServer:
     channel: SpreadChannel
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
+    outbox: OutboxDrainer
     pruner: asyncio.Task[None]
     session_pruner: asyncio.Task[None]
     telemetry: Telemetry
@@ -114,6 +115,7 @@ class RunningServer:
     async def stop(self, grace: float) -> None:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
+        self.outbox.stop()
         self.pruner.cancel()
         self.session_pruner.cancel()
         await self.channel.close()
@@ -196,7 +198,9 @@ async def start(
     if settings.gateway_secret_file is None:
         log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
                     "behind the gateway is the gateway's, shared by every client")  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner, session_pruner, traces)
+    return RunningServer(
+        server, ring, engine, driver, channel, hasher, background, drainer, pruner, session_pruner, traces
+    )
 
 
 async def serve(settings: Settings) -> None:

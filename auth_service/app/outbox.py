@@ -55,6 +55,11 @@ class OutboxDrainer:
         self._kicks.add(task)
         task.add_done_callback(self._kicked)
 
+    def stop(self) -> None:
+        """Cancel the background drains `soon` started (what they had not done stays in the outbox)."""
+        for task in list(self._kicks):
+            task.cancel()
+
     def _kicked(self, task: asyncio.Task[int]) -> None:
         self._kicks.discard(task)
         if not task.cancelled() and task.exception() is not None:
