@@ -167,9 +167,9 @@ async def start(
     drainer.add_mailer(MAIL_PASSWORD_RESET, reset.mail)
     drainer.add_mailer(MAIL_VERIFICATION, verification.mail)
     servicer = AuthServicer(
-        Registration(uow, hasher, verification),
+        Registration(uow, hasher, drainer, clock),
         PasswordGrant(passwords, logins, allow_unverified=settings.allow_unverified_login),
-        Profiles(uow, auth, passwords, hasher, cigars, verification, drainer, clock),
+        Profiles(uow, auth, passwords, hasher, cigars, drainer, clock),
         verification,
         ring.jwks(),
         ClientAddresses(read_gateway_secret(settings.gateway_secret_file)),

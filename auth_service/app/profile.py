@@ -11,10 +11,9 @@ from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, Wr
 from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
 from .logout import end_every_session
-from .outbox import DELETE_CIGARS, OutboxDrainer
+from .outbox import DELETE_CIGARS, MAIL_VERIFICATION, OutboxDrainer
 from .password_check import PasswordCheck
 from .rules import given_password_violations, normalise_email, password_violations
-from .verification import EmailVerification
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,6 @@ class Profiles:
         passwords: PasswordCheck,
         hasher: PasswordHasher,
         cigars: CigarDirectory,
-        verification: EmailVerification,
         drainer: OutboxDrainer,
         clock: Clock,
     ) -> None:
@@ -36,7 +34,6 @@ class Profiles:
         self._passwords = passwords
         self._hasher = hasher
         self._cigars = cigars
-        self._verification = verification
         self._drainer = drainer
         self._clock = clock
 
@@ -80,10 +77,10 @@ class Profiles:
             if await uow.users.email_exists(email, other_than=user.id):
                 raise EmailTaken()
             await uow.users.update_email(user.id, email)
+            await uow.outbox.add(MAIL_VERIFICATION, user.id, self._clock())  # to the new address, after the answer
             await uow.commit()
-        updated = dataclasses.replace(user, email=email, email_verified=False)
-        await self._verification.send(updated)
-        return updated
+        self._drainer.soon()
+        return dataclasses.replace(user, email=email, email_verified=False)
 
     async def change_password(self, token: str, current: str, new: str, client_address: str) -> None:
         """Every session ends: every access token issued before, this one included, stops working, in

@@ -28,15 +28,9 @@ class EmailVerification:
         self._lifetime = lifetime
         self._link = link
 
-    async def send(self, user: User) -> None:
-        """Never fails the caller's request: a sender that is down is logged (the user can ask for a resend)."""
-        try:
-            await self._mint_and_send(user)
-        except (OSError, ValueError) as exc:  # smtplib errors are OSErrors
-            log.warning("could not send the verification email of user id=%d: %s", user.id, exc)
-
     async def mail(self, user_id: int) -> str:
-        """The outbox's delivery of a resend: raises OSError if the mail server refuses (tried again later)."""
+        """The outbox's delivery (after a registration, an email change or a resend), to the user's address as it
+        is now: raises OSError if the mail server refuses (the outbox tries again later)."""
         async with self._uow() as uow:
             user = await uow.users.get(user_id)
         if user is None:

@@ -166,9 +166,8 @@ async def test_a_verification_resend_mails_a_working_token_and_is_throttled(serv
 async def test_a_verified_user_is_told_there_is_nothing_to_resend(services: Services) -> None:
     name = unique()
     await services.register(name)
-    await services.auth.VerifyEmail(
-        auth_pb2.VerifyEmailRequest(token=services.verification_token(f"{name}@example.com"))
-    )
+    email_token = await services.verification_token(f"{name}@example.com")
+    await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=email_token))
     token = (await login(services, name)).access_token
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await services.auth.ResendVerification(auth_pb2.ResendVerificationRequest(), metadata=bearer(token))

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
+from auth_service.app.outbox import OutboxDrainer
 from auth_service.domain import Cigar as AuthCigar
 from auth_service.domain import EmailTaken, LoginCounter, NewUser, OutboxItem, RefreshRecord, User, UsernameTaken
 from collection_service.domain import Cigar, CigarFields, CigarFilter
@@ -304,9 +305,22 @@ class FakeTokens:
         raise TokenRejected()
 
 
-class FakeVerification:
-    def __init__(self) -> None:
-        self.sent: list[User] = []
+class FakeMailer:
+    """An outbox mailer (app/outbox.py's Mailer): which users it was asked to mail."""
 
-    async def send(self, user: User) -> None:
-        self.sent.append(user)
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    async def __call__(self, user_id: int) -> str:
+        self.sent.append(user_id)
+        return "mailed"
+
+
+class ManualDrainer(OutboxDrainer):
+    """Drains only when told (drain_once): `soon` counts the kicks instead of starting a background task, so a
+    unit test decides when the outbox runs."""
+
+    kicks = 0
+
+    def soon(self) -> None:
+        self.kicks += 1
