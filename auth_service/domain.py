@@ -81,6 +81,7 @@ class ResetRecord:
 
     user_id: int
     token_version: int  # the user's token version when it was made: any password change since voids it
+    email: str  # the address it was mailed to: an email change since voids it
     expires_at: datetime
     used_at: datetime | None
 

@@ -111,7 +111,10 @@ class RefreshTokens(Protocol):
 
 
 class PasswordResets(Protocol):
-    async def add(self, token_hash: str, user_id: int, token_version: int, expires_at: datetime) -> None: ...
+    async def add(
+        self, token_hash: str, user_id: int, token_version: int, email: str, expires_at: datetime
+    ) -> None: ...
+
     async def get(self, token_hash: str) -> ResetRecord | None: ...
     async def mark_used(self, token_hash: str, now: datetime) -> bool:
         """True only for the one caller that used it first."""

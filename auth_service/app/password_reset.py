@@ -76,7 +76,7 @@ class PasswordReset:
             user = await uow.users.get(user_id)
             if user is None:
                 return "no reset mail (account deleted)"
-            await uow.resets.add(_hash(token), user.id, user.token_version, self._clock() + self._lifetime)
+            await uow.resets.add(_hash(token), user.id, user.token_version, user.email, self._clock() + self._lifetime)
             await uow.commit()
         minutes = self._lifetime.total_seconds() / 60
         body = (
@@ -101,12 +101,14 @@ class PasswordReset:
             if found is None or found.used_at is not None or found.expires_at <= now:
                 raise ResetTokenInvalid()
             user = await uow.users.get(found.user_id)
-            # a password change (or an earlier reset) since the token was made voids it
-            if user is None or user.token_version != found.token_version:
+            # a password change (or an earlier reset) since the token was made voids it, and so does an email
+            # change: whoever reads the former address must not take the account back
+            if user is None or user.token_version != found.token_version or user.email != found.email:
                 raise ResetTokenInvalid()
             if not await uow.resets.mark_used(_hash(token), now):
                 raise ResetTokenInvalid()  # someone used it a moment ago
             await uow.users.change_password(user.id, hashed)
+            await uow.users.set_email_verified(user.id)  # the token came to this address: it is theirs
             await end_every_session(uow, user.id, now)
             await uow.commit()
         log.info("password reset for user id=%d", user.id)

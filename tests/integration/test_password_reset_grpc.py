@@ -173,3 +173,25 @@ async def test_a_verified_user_is_told_there_is_nothing_to_resend(services: Serv
         await services.auth.ResendVerification(auth_pb2.ResendVerificationRequest(), metadata=bearer(token))
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert details(err.value)["ErrorInfo"].reason == "email_already_verified"  # type: ignore[attr-defined]
+
+
+async def test_a_reset_token_is_void_after_an_email_change_and_a_reset_verifies_the_address(
+    services: Services,
+) -> None:
+    name = unique()
+    await services.register(name)
+    await request_reset(services, f"{name}@example.com", new_address())
+    [old_mailbox] = await mails_to(services, f"{name}@example.com", 1)
+    session = await login(services, name)
+    await services.auth.UpdateMe(
+        auth_pb2.UpdateMeRequest(email=f"{name}@new.example.com", current_password=PASSWORD),
+        metadata=bearer(session.access_token),
+    )
+    # whoever still reads the former address cannot take the account back
+    assert await refused_confirm(services, token_in(old_mailbox)) == "invalid_reset_token"
+    await request_reset(services, f"{name}@new.example.com", new_address())
+    [new_mailbox] = await mails_to(services, f"{name}@new.example.com", 1)
+    await confirm(services, token_in(new_mailbox))
+    fresh = await login(services, name, NEW)
+    me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(fresh.access_token))
+    assert me.email == f"{name}@new.example.com" and me.email_verified  # the reset mail proved the address

@@ -126,5 +126,6 @@ class PasswordResetRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     token_version: Mapped[int] = mapped_column(Integer)  # void once the password changed since
+    email: Mapped[str] = mapped_column(String(320))  # the address it was mailed to: void once the email changed
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

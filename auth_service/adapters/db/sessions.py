@@ -71,16 +71,16 @@ class SqlPasswordResets:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, token_hash: str, user_id: int, token_version: int, expires_at: datetime) -> None:
+    async def add(self, token_hash: str, user_id: int, token_version: int, email: str, expires_at: datetime) -> None:
         self._session.add(PasswordResetRow(token_hash=token_hash, user_id=user_id, token_version=token_version,
-                                           expires_at=expires_at))  # fmt: skip
+                                           email=email, expires_at=expires_at))  # fmt: skip
         await self._session.flush()
 
     async def get(self, token_hash: str) -> ResetRecord | None:
         row = await self._session.get(PasswordResetRow, token_hash, with_for_update=True)
         if row is None:
             return None
-        return ResetRecord(row.user_id, row.token_version, aware(row.expires_at), aware(row.used_at))
+        return ResetRecord(row.user_id, row.token_version, row.email, aware(row.expires_at), aware(row.used_at))
 
     async def mark_used(self, token_hash: str, now: datetime) -> bool:
         result = await self._session.execute(

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_password_resets")),
