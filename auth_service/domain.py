@@ -60,6 +60,30 @@ class IssuedToken:
     access_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+    refresh_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRecord:
+    """What is stored of a refresh token (its hash is the key) and of the session (family) it belongs to."""
+
+    family_id: str
+    user_id: int
+    created_at: datetime  # the idle lifetime runs from here: each rotation makes a new token
+    used_at: datetime | None  # set when it was traded for the next one; presenting it again is a reuse
+    family_expires_at: datetime  # the absolute lifetime of the session, from the login
+    family_revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResetRecord:
+    """What is stored of a password reset token (its hash is the key)."""
+
+    user_id: int
+    token_version: int  # the user's token version when it was made: any password change since voids it
+    email: str  # the address it was mailed to: an email change since voids it
+    expires_at: datetime
+    used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +187,7 @@ class EmailTaken(AuthError):
 
 class UnsupportedGrantType(AuthError):
     def __init__(self, grant_type: str) -> None:
-        super().__init__(f"grant_type {grant_type!r} is not supported; use 'password'")
+        super().__init__(f"grant_type {grant_type!r} is not supported; use 'password' or 'refresh_token'")
 
 
 class InvalidCredentials(AuthError):
@@ -189,6 +213,31 @@ class WrongPassword(InvalidInput):
 class VerificationTokenInvalid(AuthError):
     def __init__(self) -> None:
         super().__init__("the verification token is unknown, used or expired; ask for a new one")
+
+
+class InvalidGrant(AuthError):
+    """A refresh token that is unknown, used already, expired or revoked (RFC 6749 §5.2 invalid_grant)."""
+
+    def __init__(self, reason: str = "the refresh token is invalid, expired or revoked: log in again") -> None:
+        super().__init__(reason)
+
+
+class ResetTokenInvalid(AuthError):
+    def __init__(self) -> None:
+        super().__init__("the password reset token is unknown, used or expired; ask for a new one")
+
+
+class TooManyRequests(AuthError):
+    """Asked too often (password reset mails, verification mails); try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests, try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class EmailAlreadyVerified(AuthError):
+    def __init__(self) -> None:
+        super().__init__("the email address is verified already")
 
 
 class EmailNotVerified(AuthError):

@@ -19,6 +19,8 @@ from .domain import (
     LoginCounter,
     NewUser,
     OutboxItem,
+    RefreshRecord,
+    ResetRecord,
     User,
     VerificationRecord,
 )
@@ -41,6 +43,12 @@ class UserRepository(Protocol):
     async def change_password(self, user_id: int, hashed_password: str) -> int:
         """A new password: the token version goes up by one (returned), so every older token is refused."""
 
+    async def raise_token_version(self, user_id: int) -> int:
+        """The password unchanged, the token version one higher (returned): every older token is refused."""
+
+    async def get_by_email(self, email: str) -> User | None:
+        """The live user with this email in any letter case."""
+
     async def update_email(self, user_id: int, email: str) -> None:
         """The new address starts unverified; EmailTaken if someone else holds it."""
 
@@ -62,6 +70,9 @@ class LoginCounters(Protocol):
 class Outbox(Protocol):
     async def add(self, kind: str, user_id: int, now: datetime) -> None: ...
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]: ...
+    async def claim(self, item_id: int, now: datetime, until: datetime) -> bool:
+        """Postpone a due item to `until`; True only for the one caller that did (it delivers the item)."""
+
     async def done(self, item_id: int) -> None: ...
     async def retry_later(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
 
@@ -72,9 +83,39 @@ class StaleCounters(Protocol):
         succeeded, last succeeded at or before `successes_before`; how many went."""
 
 
+class EndedSessions(Protocol):
+    async def prune(self, now: datetime) -> int:
+        """Delete the refresh tokens and families of sessions expired or revoked by `now`, and the reset tokens
+        expired by then; how many rows went."""
+
+
 class EmailVerifications(Protocol):
     async def add(self, token_hash: str, user_id: int, email: str, expires_at: datetime) -> None: ...
     async def get(self, token_hash: str) -> VerificationRecord | None: ...
+    async def mark_used(self, token_hash: str, now: datetime) -> bool:
+        """True only for the one caller that used it first."""
+
+
+class RefreshTokens(Protocol):
+    async def start_family(self, family_id: str, user_id: int, now: datetime, expires_at: datetime) -> None: ...
+    async def add(self, token_hash: str, family_id: str, now: datetime) -> None: ...
+    async def get(self, token_hash: str) -> RefreshRecord | None:
+        """The token and its family, which concurrent refreshes of the same session wait for."""
+
+    async def mark_used(self, token_hash: str, now: datetime) -> bool:
+        """True only for the one caller that used it first."""
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None: ...
+    async def revoke_user(self, user_id: int, now: datetime) -> None:
+        """Every session of the user ends."""
+
+
+class PasswordResets(Protocol):
+    async def add(
+        self, token_hash: str, user_id: int, token_version: int, email: str, expires_at: datetime
+    ) -> None: ...
+
+    async def get(self, token_hash: str) -> ResetRecord | None: ...
     async def mark_used(self, token_hash: str, now: datetime) -> bool:
         """True only for the one caller that used it first."""
 
@@ -90,6 +131,10 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def verifications(self) -> EmailVerifications: ...
+    @property
+    def refresh_tokens(self) -> RefreshTokens: ...
+    @property
+    def resets(self) -> PasswordResets: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -147,8 +192,8 @@ class PasswordHasher(Protocol):
 
 
 class TokenIssuer(Protocol):
-    def issue(self, user_id: int, version: int) -> IssuedToken:
-        """An access token of the user's current token version."""
+    def issue(self, user_id: int, version: int, session: str = "") -> IssuedToken:
+        """An access token of the user's current token version, naming the session (`sid`) it belongs to."""
 
 
 class TokenVerifier(Protocol):

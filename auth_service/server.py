@@ -21,22 +21,30 @@ from service_kit.tokens import JwtVerifier, StaticKeySet
 from .adapters.channels import SpreadChannel
 from .adapters.collection import GrpcCigarDirectory, GrpcCollectionAccounts
 from .adapters.db.counter_pruning import SqlCounterPruner
+from .adapters.db.session_pruning import SqlSessionPruner
 from .adapters.db.uow import SqlUnitOfWork
 from .adapters.db.users import SqlUserLookup
 from .adapters.keyring import KeyRing, load_key_ring
 from .adapters.mail import LogSender, LogSenderInProduction, SmtpSender, read_password_file, tls_context
 from .adapters.passwords import PasslibHasher
 from .adapters.tokens import JwtIssuer
+from .api.discovery import authorization_server_metadata
 from .api.errors import error_interceptor
 from .api.peer import ClientAddresses, read_gateway_secret
 from .api.servicer import AuthServicer
 from .app.authentication import Authenticator
 from .app.counter_pruning import CounterPruning
-from .app.outbox import OutboxDrainer
+from .app.logout import Logout
+from .app.mail_limits import MailLimits
+from .app.outbox import MAIL_PASSWORD_RESET, MAIL_VERIFICATION, OutboxDrainer
 from .app.password_check import PasswordCheck
 from .app.password_grant import PasswordGrant
+from .app.password_reset import PasswordReset
 from .app.profile import Profiles
 from .app.registration import Registration
+from .app.resend import VerificationResend
+from .app.session_pruning import SessionPruning
+from .app.sessions import SessionPolicy, Sessions
 from .app.throttle import Throttle, ThrottlePolicy
 from .app.verification import EmailVerification
 from .ports import EmailSender, UnitOfWork
@@ -45,7 +53,8 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 NAME = "auth_service"
 SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
-READS = ("GetMe", "GetJwks")  # methods that never write (the shield lets them stop when their caller goes)
+# methods that never write (the shield lets them stop when their caller goes)
+READS = ("GetMe", "GetJwks", "GetAuthorizationServerMetadata")
 COLLECTION_CONNECTIONS = 4  # to collection_service, so that GetMe reaches all of its worker processes
 # After the peer restarts, calls fail fast (UNAVAILABLE) until the channel reconnects; gRPC's default
 # backoff grows to 120 s, so cap it at 1 s to be usable again about a second after the peer is.
@@ -94,7 +103,9 @@ class RunningServer:
     channel: SpreadChannel
     hasher: PasslibHasher
     drainer: asyncio.Task[None]
+    outbox: OutboxDrainer
     pruner: asyncio.Task[None]
+    session_pruner: asyncio.Task[None]
     telemetry: Telemetry
 
     @property
@@ -104,7 +115,9 @@ class RunningServer:
     async def stop(self, grace: float) -> None:
         await self.server.stop(grace)
         self.drainer.cancel()  # what is left stays in the outbox for the next start
+        self.outbox.stop()
         self.pruner.cancel()
+        self.session_pruner.cancel()
         await self.channel.close()
         await self.driver.close()
         await self.engine.dispose()
@@ -131,15 +144,13 @@ async def start(
         traces.client_interceptors(settings.collection_service_addr), PEER_CHANNEL_OPTIONS,
     )  # fmt: skip
     ring = load_key_ring(settings.private_key_file, clock(), settings.retired_key_retention)
-    issuer = JwtIssuer(ring.current, settings.issuer, settings.audience,
-                       timedelta(minutes=settings.access_token_expire_minutes), clock)  # fmt: skip
+    issuer = JwtIssuer(ring.current, settings.issuer, settings.audience, settings.access_token_lifetime, clock)
     auth = Authenticator(
         JwtVerifier(StaticKeySet(ring.published), settings.issuer, settings.audience, clock), SqlUserLookup(driver)
     )
     verification_lifetime = timedelta(hours=settings.verification_token_hours)
-    verification = EmailVerification(
-        uow, sender or email_sender(settings), clock, verification_lifetime, settings.verification_link
-    )
+    mail = sender or email_sender(settings)
+    verification = EmailVerification(uow, mail, clock, verification_lifetime, settings.verification_link)
     accounts = GrpcCollectionAccounts(
         channel.as_channel(), settings.rpc_timeout_seconds, issuer, settings.deletion_audience
     )
@@ -147,13 +158,26 @@ async def start(
     cigars = GrpcCigarDirectory(channel.as_channel(), settings.rpc_timeout_seconds)
     # One password check for logins and for the changes that need the password: one set of counters.
     passwords = PasswordCheck(uow, hasher, Throttle(throttle_policy(settings)), clock)
+    policy = SessionPolicy(timedelta(days=settings.refresh_idle_days), timedelta(days=settings.refresh_absolute_days))
+    logins = Sessions(uow, issuer, clock, policy)
+    limits = MailLimits(settings.mail_limit_per_account, settings.mail_limit_per_address,
+                        timedelta(seconds=settings.mail_limit_window_seconds))  # fmt: skip
+    reset = PasswordReset(uow, hasher, mail, drainer, clock, limits, timedelta(minutes=settings.password_reset_minutes),
+                          settings.password_reset_link)  # fmt: skip
+    drainer.add_mailer(MAIL_PASSWORD_RESET, reset.mail)
+    drainer.add_mailer(MAIL_VERIFICATION, verification.mail)
     servicer = AuthServicer(
-        Registration(uow, hasher, verification),
-        PasswordGrant(passwords, issuer, allow_unverified=settings.allow_unverified_login),
-        Profiles(uow, auth, passwords, hasher, cigars, verification, drainer, clock),
+        Registration(uow, hasher, drainer, clock),
+        PasswordGrant(passwords, logins, allow_unverified=settings.allow_unverified_login),
+        Profiles(uow, auth, passwords, hasher, cigars, drainer, clock),
         verification,
         ring.jwks(),
         ClientAddresses(read_gateway_secret(settings.gateway_secret_file)),
+        logins,
+        Logout(uow, auth, logins, drainer, clock),
+        authorization_server_metadata(settings.public_url),
+        reset,
+        VerificationResend(uow, auth, drainer, clock, limits),
     )  # fmt: skip
     pools = {"sessions": lambda: engine_pool_state(engine), "statements": driver.pool_state}
     server = await start_grpc(
@@ -166,12 +190,17 @@ async def start(
         timedelta(days=settings.known_address_days), settings.counter_prune_seconds,
     )  # fmt: skip
     pruner = asyncio.create_task(pruning.run())
+    session_pruner = asyncio.create_task(
+        SessionPruning(SqlSessionPruner(sessions), clock, settings.counter_prune_seconds).run()
+    )
     log.info("auth_service listening on %s:%d (signing key %s, %d published)", settings.host, server.port,
              ring.current.kid, len(ring.published))  # fmt: skip
     if settings.gateway_secret_file is None:
         log.warning("AUTH_GATEWAY_SECRET_FILE is not set: logins are counted by the caller's own address, which "
                     "behind the gateway is the gateway's, shared by every client")  # fmt: skip
-    return RunningServer(server, ring, engine, driver, channel, hasher, background, pruner, traces)
+    return RunningServer(
+        server, ring, engine, driver, channel, hasher, background, drainer, pruner, session_pruner, traces
+    )
 
 
 async def serve(settings: Settings) -> None:

@@ -22,18 +22,33 @@ class Settings(ServiceSettings):
     private_key_file: Path = Field(Path("var/keys/auth_ed25519.pem"), description="PEM Ed25519 private key")
     issuer: str = "cigar-auth"
     audience: str = "cigar-api"
+    # Short, since refresh tokens keep the session: it is also the longest a logged-out session's access token
+    # still works (docs/security.md, the session table).
     access_token_expire_minutes: int = Field(
-        30,
+        10,
         ge=1,
         le=24 * 60,
         validation_alias=AliasChoices("AUTH_ACCESS_TOKEN_EXPIRE_MINUTES", "ACCESS_TOKEN_EXPIRE_MINUTES"),
     )
+    access_token_expire_seconds: int | None = Field(
+        None, ge=1, le=24 * 3600, description="overrides the minutes when set (tests of expiry use a few seconds)"
+    )
+    # Sessions (refresh token families): Auth0's defaults. A refresh token unused for the idle time stops working;
+    # no session outlives the absolute lifetime, however active.
+    refresh_idle_days: float = Field(15.0, gt=0)
+    refresh_absolute_days: float = Field(30.0, gt=0)
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        if self.access_token_expire_seconds is not None:
+            return timedelta(seconds=self.access_token_expire_seconds)
+        return timedelta(minutes=self.access_token_expire_minutes)
 
     @property
     def retired_key_retention(self) -> timedelta:
         """How long a retired key still verifies: two token lifetimes, so that a replica restarted up to one
         lifetime after the rotation (still signing with the old key until then) is covered too."""
-        return timedelta(minutes=2 * self.access_token_expire_minutes)
+        return 2 * self.access_token_lifetime
 
     collection_service_addr: str = "127.0.0.1:50052"
     hash_workers: int | None = Field(
@@ -64,6 +79,16 @@ class Settings(ServiceSettings):
     allow_unverified_login: bool = True
     verification_token_hours: float = Field(24.0, gt=0)
     verification_link: str = "http://localhost:8000/verify?token={token}"
+    # Password reset: how long a mailed token works, the link in the mail, and how many mails an account and a
+    # client address may ask for per window (more: the account gets none, silently; the address is told 429).
+    password_reset_minutes: float = Field(30.0, gt=0)
+    password_reset_link: str = "http://localhost:8000/reset-password?token={token}"  # noqa: S105 (a URL)
+    mail_limit_per_account: int = Field(3, ge=1, description="reset or verification mails per account per window")
+    mail_limit_per_address: int = Field(10, ge=1, description="reset requests per client address per window")
+    mail_limit_window_seconds: float = Field(3600.0, gt=0)
+    # The API's public base URL, as clients reach it through the gateway: the issuer and endpoints of the
+    # authorization server metadata (RFC 8414).
+    public_url: str = "http://127.0.0.1:8000"
     # "production" (compose, Kubernetes and the image set it) refuses what is only for development: the log
     # sender, which writes every verification token to the log (adapters/mail.py).
     environment: Literal["development", "production"] = "development"

@@ -8,17 +8,19 @@
 --   * success_status 204 (the DELETEs, POST /users/me/password) answers 204 No Content with no body,
 --     not 200 with the transcoded empty message `{}`.
 --   * response_headers (Cache-Control and Pragma on /token) are set on every answer of the route.
---   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error", "code",
---     "details"}, as FastAPI clients read `detail` and OAuth2 clients read `error` (RFC 6749 §5.2).
+--   * errors: google.rpc.Status JSON {"code","message","details"} becomes {"detail", "error",
+--     "error_description", "code", "details"}, as FastAPI clients read `detail` and OAuth2 clients read
+--     `error` and `error_description` (RFC 6749 §5.2).
 --   * 401 carries WWW-Authenticate: Bearer (RFC 6750 §3); 429 carries Retry-After (from RetryInfo).
 --   * paging (bare_array routes): the transcoder's next_page_token becomes `Link: <...>; rel="next"`
 --     (RFC 8288) with the same filters and limit, absent on the last page.
 --   * location (POST /cigars/): a 201 carries Location, filled from the new resource's fields.
 --   * etag routes: a strong ETag (a 64-bit hash of the body, computed here), 304 on a matching
 --     If-None-Match, and HEAD served as the GET (Envoy sends no body to a HEAD request).
---   * one error shape: every 4xx/5xx is {"error", "detail", ...} JSON; the transcoder's parse errors are
---     reworded (the field and the expected type in words), Envoy's 503s name the service that is down,
---     a path served with other methods is 405 with Allow, an unknown one 404.
+--   * one error shape: every 4xx/5xx is {"error", "error_description", "detail", ...} JSON (the two texts
+--     are the same); the transcoder's parse errors are reworded (the field and the expected type in words),
+--     Envoy's 503s name the service that is down, a path served with other methods is 405 with Allow, an
+--     unknown one 404.
 --   * micro-cache (GATEWAY_MICROCACHE_SECONDS > 0, off by default): a page of the public list asked without
 --     Authorization is kept here, per Envoy worker, for that many seconds at most, and served (or a 304)
 --     without a service call. Nothing else is kept: no other route, no request with Authorization.
@@ -156,13 +158,16 @@ local function respond_error(handle, status, reason, detail, extra_headers)
   local headers = { [":status"] = status, ["content-type"] = "application/json" }
   for k, v in pairs(extra_headers or {}) do headers[k] = v end
   handle:streamInfo():dynamicMetadata():set(META, "own_reply", "1")
-  handle:respond(headers, '{"error":' .. json_string(reason) .. ',"detail":' .. json_string(detail) .. "}")
+  local text = json_string(detail)
+  handle:respond(headers, '{"error":' .. json_string(reason) .. ',"error_description":' .. text
+    .. ',"detail":' .. text .. "}")
 end
 
 local function refuse_query_parameter(handle, route, name)
   local where = route.path:find("{" .. name:match("^[^.]*"), 1, true) and "the path" or "the request body"
   local detail = name .. " is taken from " .. where .. " and cannot be given in the URL's query"
-  local body = '{"error":"invalid_request","detail":' .. json_string(detail) .. ',"code":3,"details":['
+  local body = '{"error":"invalid_request","error_description":' .. json_string(detail) .. ',"detail":'
+    .. json_string(detail) .. ',"code":3,"details":['
     .. '{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[{"field":'
     .. json_string(name) .. ',"description":' .. json_string("must not be in the query string") .. '}]}]}'
   handle:streamInfo():dynamicMetadata():set(META, "own_reply", "1")  -- kept as it is (envoy.yaml.tmpl)
@@ -393,7 +398,8 @@ local function reworded_parse_error(message)
 end
 
 local function error_body(reason, detail, code, field, description)
-  local body = '{"error":' .. json_string(reason) .. ',"detail":' .. json_string(detail)
+  local text = json_string(detail)
+  local body = '{"error":' .. json_string(reason) .. ',"error_description":' .. text .. ',"detail":' .. text
   if code then body = body .. ',"code":' .. code end
   if field then
     body = body .. ',"details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[{"field":'
@@ -402,13 +408,28 @@ local function error_body(reason, detail, code, field, description)
   return body .. "}"
 end
 
+-- The JSON string that starts at position i of s (its quotes and escapes kept), or nil.
+local function json_string_at(s, i)
+  if s:sub(i, i) ~= '"' then return nil end
+  local escaped = false
+  for j = i + 1, #s do
+    local c = s:sub(j, j)
+    if escaped then escaped = false
+    elseif c == "\\" then escaped = true
+    elseif c == '"' then return s:sub(i, j) end
+  end
+  return nil
+end
+
 -- Any error body as {"error","detail",...}: google.rpc.Status JSON {"code","message","details"} from the
 -- transcoder, {"detail"} from Envoy's local reply config (its own replies, the transcoder's parse errors).
 local function reshape_error(raw, status, rpc)
   local code, rest = raw:match('^{"code":(%d+),"message":(.*)$')
   if code then
     local reason = raw:match('"reason":"([%w_]+)"') or STATUS_ERRORS[status] or "error"
-    return '{"error":' .. json_string(reason) .. ',"code":' .. code .. ',"detail":' .. rest
+    local message = json_string_at(rest, 1)  -- error_description (RFC 6749 §5.2) repeats it
+    local description = message and (',"error_description":' .. message) or ""
+    return '{"error":' .. json_string(reason) .. description .. ',"code":' .. code .. ',"detail":' .. rest
   end
   if raw:find('^{"error":') then return nil end  -- already in shape (this filter's own answers)
   local message = raw:match('^{"detail":"(.*)"}%s*$')

@@ -15,6 +15,10 @@ from scripts.rest_routes import Rest
 NO_LIVE_EXAMPLE: dict[str, str] = {
     "cigar.auth.v1.AuthService.ChangePassword": "it revokes the token the other examples use; "
     "tests/e2e/test_profile_rest.py changes a password of its own",
+    "cigar.auth.v1.AuthService.LogoutAll": "it revokes the token the other examples use; "
+    "tests/e2e/test_sessions.py logs out users of its own",
+    "cigar.auth.v1.AuthService.ConfirmPasswordReset": "its token only exists in an email; tests/e2e/test_sessions.py "
+    "reads one from a real SMTP server",
     "cigar.auth.v1.AuthService.DeleteMe": "it deletes the example user; tests/e2e/test_profile_rest.py deletes one "
     "of its own",
     "cigar.auth.v1.AuthService.VerifyEmail": "its token only exists in an email; tests/e2e/test_profile_rest.py "
@@ -46,6 +50,9 @@ EXAMPLES: dict[str, Any] = {
     "DeleteMeRequest": {"current_password": "testpassword"},
     "ChangePasswordRequest": {"current_password": "testpassword", "new_password": "a longer passphrase"},
     "VerifyEmailRequest": {"token": "<the token from the verification email>"},
+    "RevokeRequest": {"token": "<a refresh token>", "token_type_hint": "refresh_token"},
+    "RequestPasswordResetRequest": {"email": "testuser@example.com"},
+    "ConfirmPasswordResetRequest": {"token": "<the token from the reset email>", "new_password": "a longer passphrase"},
     "ImportMyCigarsRequest": "name,brand,origin,flavor_notes,rating\r\n"
     'Hemingway Short Story,Arturo Fuente,Dominican Republic,"Cedar, leather",5\r\n',
 }
@@ -56,13 +63,18 @@ ERROR_SCHEMA: dict[str, Any] = {
     "`detail`, RFC 6749's `error`, and, from a service, the google.rpc.Status `code` and typed `details`. It "
     "carries the CORS headers too, so browser code can read it. A path served with other methods answers 405 "
     "with `Allow`; a body over 64 KiB 413; an unknown path 404.",
-    "required": ["error", "detail"],
+    "required": ["error", "error_description", "detail"],
     "properties": {
         "error": {
             "type": "string",
             "description": "Machine-readable reason: google.rpc.ErrorInfo.reason from a service (e.g. `invalid_grant`, "
             "`invalid_token`, `username_taken`, `invalid_request`), else one word for the status (`not_found`, "
             "`method_not_allowed`, `payload_too_large`, `unavailable`, ...).",
+        },
+        "error_description": {
+            "type": "string",
+            "description": "The same text as `detail`, under RFC 6749 section 5.2's name, which OAuth2 libraries "
+            "and Swagger UI show.",
         },
         "detail": {"type": "string", "description": "Human-readable message, in words."},
         "code": {"type": "integer", "description": "The gRPC status code (google.rpc.Code)."},
@@ -149,6 +161,10 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     503: {"error": "unavailable", "code": 14,
           "detail": "the collection service (cigars) is unavailable; try again in a few seconds"},
 }  # fmt: skip
+# error_description repeats detail in every error answer (RFC 6749's name for it)
+ERROR_EXAMPLES = {
+    status: {"error": e["error"], "error_description": e["detail"], **e} for status, e in ERROR_EXAMPLES.items()
+}
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input (the fields are named in `details`), malformed JSON, or on `/token` `invalid_grant` / "
@@ -203,8 +219,9 @@ def error_response(status: int) -> dict[str, Any]:
 SECURITY_SCHEMES: dict[str, Any] = {
     "OAuth2PasswordBearer": {
         "type": "oauth2",
-        "description": "Log in with a username and password (the `/token` password grant).",
-        "flows": {"password": {"tokenUrl": "/token", "scopes": {}}},
+        "description": "Log in with a username and password (the `/token` password grant); the refresh "
+        "token of the answer keeps the session (the refresh grant at the same endpoint).",
+        "flows": {"password": {"tokenUrl": "/token", "refreshUrl": "/token", "scopes": {}}},
     },
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }

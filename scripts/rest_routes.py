@@ -20,7 +20,7 @@ OPTION = "cigar.rest.v1.route"
 VERBS = ("get", "put", "post", "delete", "patch")
 EMPTY = ".google.protobuf.Empty"
 HTTP_BODY = ".google.api.HttpBody"
-SUCCESS_STATUSES = (200, 201, 204)
+SUCCESS_STATUSES = (200, 201, 202, 204)
 FD = descriptor_pb2.FieldDescriptorProto
 
 

@@ -68,7 +68,7 @@ def test_the_document_says_how_the_gateway_really_answers() -> None:
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"], limit["schema"]["default"]) == (1, 100, 10)
     assert paths["/users/me/"]["get"]["security"] and "401" in paths["/users/me/"]["get"]["responses"]
     assert "security" not in paths["/cigars/"]["get"]
-    assert DOC["components"]["schemas"]["Error"]["required"] == ["error", "detail"]
+    assert DOC["components"]["schemas"]["Error"]["required"] == ["error", "error_description", "detail"]
     assert DOC["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 

@@ -21,12 +21,16 @@ class JwtIssuer:
         self._lifetime = lifetime
         self._clock = clock
 
-    def issue(self, user_id: int, version: int) -> IssuedToken:
-        """An access token; `ver` is the user's token version, which a password change raises."""
-        return self.issue_for(user_id, self._audience, self._lifetime, {"ver": version})
+    def issue(self, user_id: int, version: int, session: str = "") -> IssuedToken:
+        """An access token; `ver` is the user's token version, which a password change raises; `sid` the
+        session (refresh token family) it was issued in, which logging out ends."""
+        extra: dict[str, int | str] = {"ver": version}
+        if session:
+            extra["sid"] = session
+        return self.issue_for(user_id, self._audience, self._lifetime, extra)
 
     def issue_for(
-        self, user_id: int, audience: str, lifetime: timedelta, extra: dict[str, int] | None = None
+        self, user_id: int, audience: str, lifetime: timedelta, extra: dict[str, int | str] | None = None
     ) -> IssuedToken:
         """A token for another audience, e.g. the short-lived account-deletion token: since every
         verifier checks `aud`, no access-token check accepts it and it is useless for anything else."""

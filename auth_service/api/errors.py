@@ -10,12 +10,16 @@ from service_kit.tokens import TokenRejected
 from ..domain import (
     AuthError,
     DependencyUnavailable,
+    EmailAlreadyVerified,
     EmailNotVerified,
     EmailTaken,
     InvalidCredentials,
+    InvalidGrant,
     InvalidInput,
     InvalidToken,
+    ResetTokenInvalid,
     TooManyAttempts,
+    TooManyRequests,
     UnsupportedGrantType,
     UsernameTaken,
     VerificationTokenInvalid,
@@ -33,11 +37,15 @@ TABLE = ErrorTable(
         UnsupportedGrantType: (code_pb2.INVALID_ARGUMENT, "unsupported_grant_type"),
         # RFC 6749 §5.2: a wrong username or password is a 400 invalid_grant, not a 401.
         InvalidCredentials: (code_pb2.INVALID_ARGUMENT, "invalid_grant"),
+        InvalidGrant: (code_pb2.INVALID_ARGUMENT, "invalid_grant"),
         InvalidToken: (code_pb2.UNAUTHENTICATED, "invalid_token"),
         TokenRejected: (code_pb2.UNAUTHENTICATED, "invalid_token"),
         # 429 through the gateway; RetryInfo tells gRPC clients, and rest_compat.lua REST clients, when to retry.
         TooManyAttempts: (code_pb2.RESOURCE_EXHAUSTED, "too_many_attempts"),
+        TooManyRequests: (code_pb2.RESOURCE_EXHAUSTED, "too_many_requests"),
         DependencyUnavailable: (code_pb2.UNAVAILABLE, "unavailable"),
+        ResetTokenInvalid: (code_pb2.INVALID_ARGUMENT, "invalid_reset_token"),
+        EmailAlreadyVerified: (code_pb2.FAILED_PRECONDITION, "email_already_verified"),
         VerificationTokenInvalid: (code_pb2.INVALID_ARGUMENT, "invalid_verification_token"),
         # after the right password only, so it reveals nothing to someone who does not know it
         EmailNotVerified: (code_pb2.FAILED_PRECONDITION, "email_not_verified"),

@@ -10,10 +10,10 @@ import logging
 from ..domain import EmailTaken, FieldViolation, InvalidInput, Profile, User, WrongPassword
 from ..ports import CigarDirectory, Clock, PasswordHasher, UnitOfWorkFactory
 from .authentication import Authenticator
-from .outbox import DELETE_CIGARS, REVOKE_TOKENS, OutboxDrainer
+from .logout import end_every_session
+from .outbox import DELETE_CIGARS, MAIL_VERIFICATION, OutboxDrainer
 from .password_check import PasswordCheck
 from .rules import given_password_violations, normalise_email, password_violations
-from .verification import EmailVerification
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ class Profiles:
         passwords: PasswordCheck,
         hasher: PasswordHasher,
         cigars: CigarDirectory,
-        verification: EmailVerification,
         drainer: OutboxDrainer,
         clock: Clock,
     ) -> None:
@@ -35,7 +34,6 @@ class Profiles:
         self._passwords = passwords
         self._hasher = hasher
         self._cigars = cigars
-        self._verification = verification
         self._drainer = drainer
         self._clock = clock
 
@@ -79,14 +77,15 @@ class Profiles:
             if await uow.users.email_exists(email, other_than=user.id):
                 raise EmailTaken()
             await uow.users.update_email(user.id, email)
+            await uow.outbox.add(MAIL_VERIFICATION, user.id, self._clock())  # to the new address, after the answer
             await uow.commit()
-        updated = dataclasses.replace(user, email=email, email_verified=False)
-        await self._verification.send(updated)
-        return updated
+        self._drainer.soon()
+        return dataclasses.replace(user, email=email, email_verified=False)
 
     async def change_password(self, token: str, current: str, new: str, client_address: str) -> None:
-        """Every access token issued before, this one included, stops working: in auth_service at once (the
-        token version in the user's row), in collection_service through the outbox, usually before we answer."""
+        """Every session ends: every access token issued before, this one included, stops working, in
+        auth_service at once (the token version in the user's row), in collection_service through the outbox,
+        usually before we answer; every refresh token stops at once."""
         user = await self._auth.current_user(token)
         violations = given_password_violations(current, "current_password")
         violations += password_violations(new, "new_password")
@@ -96,7 +95,7 @@ class Profiles:
         hashed = await self._hasher.hash(new)
         async with self._uow() as uow:
             await uow.users.change_password(user.id, hashed)
-            await uow.outbox.add(REVOKE_TOKENS, user.id, self._clock())
+            await end_every_session(uow, user.id, self._clock())
             await uow.commit()
         log.info("password changed for user id=%d", user.id)
         await self._drainer.drain_once()
@@ -107,6 +106,7 @@ class Profiles:
         await self._confirm(user, current_password, client_address)
         async with self._uow() as uow:
             await uow.users.delete(user.id, self._clock())
+            await uow.refresh_tokens.revoke_user(user.id, self._clock())
             await uow.outbox.add(DELETE_CIGARS, user.id, self._clock())
             await uow.commit()
         log.info("deleted user id=%d", user.id)

@@ -28,8 +28,19 @@ class EmailVerification:
         self._lifetime = lifetime
         self._link = link
 
-    async def send(self, user: User) -> None:
-        """Never fails the caller's request: a sender that is down is logged (the user can change email again)."""
+    async def mail(self, user_id: int) -> str:
+        """The outbox's delivery (after a registration, an email change or a resend), to the user's address as it
+        is now: raises OSError if the mail server refuses (the outbox tries again later)."""
+        async with self._uow() as uow:
+            user = await uow.users.get(user_id)
+        if user is None:
+            return "no verification mail (account deleted)"
+        if user.email_verified:
+            return "no verification mail (verified meanwhile)"
+        await self._mint_and_send(user)
+        return "verification mail sent"
+
+    async def _mint_and_send(self, user: User) -> None:
         token = secrets.token_urlsafe(32)  # 256 bits: not guessable, so no throttling is needed on VerifyEmail
         async with self._uow() as uow:
             await uow.verifications.add(_hash(token), user.id, user.email, self._clock() + self._lifetime)
@@ -39,10 +50,7 @@ class EmailVerification:
             f"Hello {user.username},\n\nconfirm your email address with this token within {hours:g} hours:\n\n"
             f"{token}\n\n{self._link.format(token=token)}\n\nIf you did not register, ignore this message.\n"
         )
-        try:
-            await self._sender.send(user.email, "Confirm your email address", body)
-        except (OSError, ValueError) as exc:  # smtplib errors are OSErrors
-            log.warning("could not send the verification email of user id=%d: %s", user.id, exc)
+        await self._sender.send(user.email, "Confirm your email address", body)
 
     async def verify(self, token: str) -> User:
         if not token:

@@ -40,6 +40,13 @@ return {
     },
   },
   {
+    rpc = "cigar.auth.v1.AuthService.GetAuthorizationServerMetadata",
+    method = "GET",
+    path = "/.well-known/oauth-authorization-server",
+    pattern = "^/%.well%-known/oauth%-authorization%-server$",
+    status = 200,
+  },
+  {
     rpc = "cigar.auth.v1.AuthService.GetMe",
     method = "GET",
     path = "/users/me",
@@ -148,6 +155,7 @@ return {
       "scope",
       "client_id",
       "client_secret",
+      "refresh_token",
     },
     headers = {
       {
@@ -167,8 +175,48 @@ return {
       "grantType",
       "grant_type",
       "password",
+      "refreshToken",
+      "refresh_token",
       "scope",
       "username",
+    },
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.Revoke",
+    method = "POST",
+    path = "/revoke",
+    pattern = "^/revoke$",
+    status = 200,
+    form_fields = {
+      "token",
+      "token_type_hint",
+      "client_id",
+      "client_secret",
+    },
+    headers = {
+      {
+        name = "cache-control",
+        value = "no-store",
+      },
+    },
+    not_in_query = {
+      "clientId",
+      "clientSecret",
+      "client_id",
+      "client_secret",
+      "token",
+      "tokenTypeHint",
+      "token_type_hint",
+    },
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.RequestPasswordReset",
+    method = "POST",
+    path = "/users/password-reset",
+    pattern = "^/users/password%-reset$",
+    status = 202,
+    not_in_query = {
+      "email",
     },
   },
   {
@@ -178,6 +226,32 @@ return {
     pattern = "^/users/verify$",
     status = 200,
     not_in_query = {
+      "token",
+    },
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.Logout",
+    method = "POST",
+    path = "/users/me/logout",
+    pattern = "^/users/me/logout$",
+    status = 204,
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.LogoutAll",
+    method = "POST",
+    path = "/users/me/logout-all",
+    pattern = "^/users/me/logout%-all$",
+    status = 204,
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.ConfirmPasswordReset",
+    method = "POST",
+    path = "/users/password-reset/confirm",
+    pattern = "^/users/password%-reset/confirm$",
+    status = 204,
+    not_in_query = {
+      "newPassword",
+      "new_password",
       "token",
     },
   },
@@ -203,5 +277,12 @@ return {
     not_in_query = {
       "body",
     },
+  },
+  {
+    rpc = "cigar.auth.v1.AuthService.ResendVerification",
+    method = "POST",
+    path = "/users/me/verify/resend",
+    pattern = "^/users/me/verify/resend$",
+    status = 202,
   },
 }

@@ -289,4 +289,8 @@ def test_the_error_check_refuses_a_body_outside_the_document(frontend: Frontend)
     untyped = httpx.Response(400, json={"error": "x", "detail": "y", "details": [{"@type": "a"}]}, request=request)
     with pytest.raises(AssertionError):
         check_error(untyped)
-    check_error(httpx.Response(404, json={"error": "not_found", "detail": "no such path: /x"}, request=request))
+    without_description = {"error": "not_found", "detail": "no such path: /x"}
+    with pytest.raises(AssertionError, match="'error_description' is a required property"):
+        check_error(httpx.Response(404, json=without_description, request=request))
+    shaped = {**without_description, "error_description": "no such path: /x"}
+    check_error(httpx.Response(404, json=shaped, request=request))

@@ -55,6 +55,6 @@ def test_the_readme_walkthrough_lists_services_and_calls_every_rpc_with_a_token(
     assert any(isinstance(a, dict) and a.get("keys") for a in answers)  # GetJwks
     assert {"status": "SERVING"} in answers
     methods = ("CreateUser", "Token", "GetMe", "GetJwks", "CreateCigar", "GetCigar", "UpdateCigar", "DeleteCigar",
-               "ListCigars", "ListMyCigars")  # fmt: skip
+               "ListCigars", "ListMyCigars", "Revoke")  # fmt: skip
     for method in methods:
         assert re.search(rf"\$CURL .*{method}\b", script, re.S), f"the walk-through skips {method}"

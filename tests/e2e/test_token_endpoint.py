@@ -32,7 +32,8 @@ def test_a_successful_login_is_not_cached_and_says_when_it_expires(frontend: Fro
     assert response.status_code == 200
     assert (response.headers["cache-control"], response.headers["pragma"]) == ("no-store", "no-cache")
     body = response.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == 1800
+    assert body["token_type"] == "bearer" and body["expires_in"] == 600
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
 
 
 @pytest.mark.parametrize("form", ["grant_type=password&password=x", "grant_type=password&username=x", ""])

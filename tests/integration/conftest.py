@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,10 +38,15 @@ class Services:
     collection_db_url: str
     mail: MailBox
 
-    def verification_token(self, email: str) -> str:
-        """The token of the newest verification email sent to `email`."""
-        body = next(body for to, body in reversed(self.mail.sent) if to == email)
-        return re.search(r"^\s*([A-Za-z0-9_-]{40,})\s*$", body, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    async def verification_token(self, email: str, count: int = 1) -> str:
+        """The token of the newest verification email sent to `email`, once `count` have been (the outbox sends
+        them just after the answer)."""
+        for _ in range(100):
+            bodies = [body for to, body in self.mail.sent if to == email and "confirm your email" in body]
+            if len(bodies) >= count:
+                return re.search(r"^\s*([A-Za-z0-9_-]{40,})\s*$", bodies[-1], re.MULTILINE).group(1)  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no verification email to {email}")
 
     async def register(self, name: str, password: str = "correct horse battery") -> auth_pb2.User:
         return await self.auth.CreateUser(

@@ -85,7 +85,7 @@ async def test_token_is_an_eddsa_jwt_with_kid_and_the_documented_claims(services
     user = await services.register(name)
     reply = await services.auth.Token(auth_pb2.TokenRequest(username=name, password="correct horse battery"))
     assert reply.token_type == "bearer"
-    assert reply.expires_in == 30 * 60
+    assert reply.expires_in == 10 * 60  # short: the refresh token keeps the session
     header = jwt.get_unverified_header(reply.access_token)
     jwks = await services.auth.GetJwks(auth_pb2.GetJwksRequest())
     assert header["alg"] == "EdDSA"
@@ -93,7 +93,8 @@ async def test_token_is_an_eddsa_jwt_with_kid_and_the_documented_claims(services
     claims = jwt.decode(reply.access_token, options={"verify_signature": False})
     assert claims["sub"] == str(user.id)
     assert (claims["iss"], claims["aud"]) == ("cigar-auth", "cigar-api")
-    assert claims["exp"] - claims["iat"] == 30 * 60
+    assert claims["exp"] - claims["iat"] == 10 * 60
+    assert isinstance(claims["sid"], str) and len(claims["sid"]) == 32  # the session, which logging out ends
 
 
 @pytest.mark.parametrize("who", ["wrong password", "unknown user"])

@@ -115,7 +115,7 @@ async def test_an_access_token_cannot_delete_cigars_through_the_internal_rpc(ser
 async def test_the_emailed_token_verifies_the_address_once(services: Services) -> None:
     name = unique()
     await services.register(name)
-    email_token = services.verification_token(f"{name}@example.com")
+    email_token = await services.verification_token(f"{name}@example.com")
     verified = await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=email_token))
     assert (verified.username, verified.email_verified) == (name, True)
     me = await services.auth.GetMe(auth_pb2.GetMeRequest(), metadata=bearer(await services.login(name)))
@@ -130,7 +130,7 @@ async def test_the_emailed_token_verifies_the_address_once(services: Services) -
 async def test_a_token_sent_to_a_former_address_no_longer_verifies(services: Services) -> None:
     name = unique()
     await services.register(name)
-    old_token = services.verification_token(f"{name}@example.com")
+    old_token = await services.verification_token(f"{name}@example.com")
     token = await services.login(name)
     await services.auth.UpdateMe(
         auth_pb2.UpdateMeRequest(email=f"{name}@other.example.com", current_password=PASSWORD), metadata=bearer(token)
@@ -138,7 +138,7 @@ async def test_a_token_sent_to_a_former_address_no_longer_verifies(services: Ser
     assert await code_of(services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=old_token))) == (
         grpc.StatusCode.INVALID_ARGUMENT
     )
-    new_token = services.verification_token(f"{name}@other.example.com")
+    new_token = await services.verification_token(f"{name}@other.example.com")
     assert (await services.auth.VerifyEmail(auth_pb2.VerifyEmailRequest(token=new_token))).email_verified
 
 

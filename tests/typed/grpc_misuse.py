@@ -12,7 +12,7 @@ async def wrong_calls(address: str) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         auth = auth_pb2_grpc.AuthServiceStub(channel)
         reply = await auth.Token(auth_pb2.GetMeRequest())  # mypy: arg-type
-        print(reply.refresh_token)  # mypy: attr-defined
+        print(reply.id_token)  # mypy: attr-defined
         await auth.NoSuchRpc(auth_pb2.GetMeRequest())  # mypy: attr-defined
 
 

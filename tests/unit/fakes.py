@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
+from auth_service.app.outbox import OutboxDrainer
 from auth_service.domain import Cigar as AuthCigar
-from auth_service.domain import EmailTaken, LoginCounter, NewUser, OutboxItem, User, UsernameTaken
+from auth_service.domain import EmailTaken, LoginCounter, NewUser, OutboxItem, RefreshRecord, User, UsernameTaken
 from collection_service.domain import Cigar, CigarFields, CigarFilter
 from service_kit.tokens import TokenRejected
 
@@ -34,6 +35,17 @@ class FakeUsers:
             user, hashed_password=hashed_password, token_version=user.token_version + 1
         )
         return user.token_version + 1
+
+    async def raise_token_version(self, user_id: int) -> int:
+        user = self.rows[user_id]
+        self.rows[user_id] = dataclasses.replace(user, token_version=user.token_version + 1)
+        return user.token_version + 1
+
+    async def get_by_email(self, email: str) -> User | None:
+        return next((u for u in self.rows.values() if u.email.lower() == email.lower()), None)
+
+    async def delete(self, user_id: int, now: datetime) -> None:
+        self.rows.pop(user_id, None)
 
     async def update_email(self, user_id: int, email: str) -> None:
         self.rows[user_id] = dataclasses.replace(self.rows[user_id], email=email, email_verified=False)
@@ -88,19 +100,68 @@ class FakeOutbox:
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         return self.items[:limit]
 
+    async def claim(self, item_id: int, now: datetime, until: datetime) -> bool:
+        return any(i.id == item_id for i in self.items)
+
     async def done(self, item_id: int) -> None:
         self.items = [i for i in self.items if i.id != item_id]
+
+
+class FakeRefreshTokens:
+    """Families: id -> (user id, expires at, revoked at); tokens: hash -> (family id, created at, used at)."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, tuple[int, datetime, datetime | None]] = {}
+        self.tokens: dict[str, tuple[str, datetime, datetime | None]] = {}
+
+    def copy_from(self, other: FakeRefreshTokens) -> None:
+        self.families = dict(other.families)
+        self.tokens = dict(other.tokens)
+
+    async def start_family(self, family_id: str, user_id: int, now: datetime, expires_at: datetime) -> None:
+        self.families[family_id] = (user_id, expires_at, None)
+
+    async def add(self, token_hash: str, family_id: str, now: datetime) -> None:
+        self.tokens[token_hash] = (family_id, now, None)
+
+    async def get(self, token_hash: str) -> RefreshRecord | None:
+        if token_hash not in self.tokens:
+            return None
+        family_id, created_at, used_at = self.tokens[token_hash]
+        user_id, expires_at, revoked_at = self.families[family_id]
+        return RefreshRecord(family_id, user_id, created_at, used_at, expires_at, revoked_at)
+
+    async def mark_used(self, token_hash: str, now: datetime) -> bool:
+        family_id, created_at, used_at = self.tokens[token_hash]
+        if used_at is not None:
+            return False
+        self.tokens[token_hash] = (family_id, created_at, now)
+        return True
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        user_id, expires_at, revoked_at = self.families[family_id]
+        self.families[family_id] = (user_id, expires_at, revoked_at or now)
+
+    async def revoke_user(self, user_id: int, now: datetime) -> None:
+        for family_id, (owner, _, _) in list(self.families.items()):
+            if owner == user_id:
+                await self.revoke_family(family_id, now)
 
 
 class FakeAuthUow:
     """Shares one store across units of work; staged writes land only on commit."""
 
     def __init__(
-        self, users: FakeUsers, counters: FakeCounters | None = None, outbox: FakeOutbox | None = None
+        self,
+        users: FakeUsers,
+        counters: FakeCounters | None = None,
+        outbox: FakeOutbox | None = None,
+        refresh_tokens: FakeRefreshTokens | None = None,
     ) -> None:
         self._committed = users
         self._committed_counters = counters or FakeCounters()
         self._committed_outbox = outbox or FakeOutbox()
+        self._committed_refresh = refresh_tokens or FakeRefreshTokens()
         self.commits = 0
 
     async def __aenter__(self) -> FakeAuthUow:
@@ -110,6 +171,8 @@ class FakeAuthUow:
         self.counters.rows = dict(self._committed_counters.rows)
         self.outbox = FakeOutbox()
         self.outbox.items = list(self._committed_outbox.items)
+        self.refresh_tokens = FakeRefreshTokens()
+        self.refresh_tokens.copy_from(self._committed_refresh)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -119,6 +182,7 @@ class FakeAuthUow:
         self._committed.rows = dict(self.users.rows)
         self._committed_counters.rows = dict(self.counters.rows)
         self._committed_outbox.items = list(self.outbox.items)
+        self._committed_refresh.copy_from(self.refresh_tokens)
         self.commits += 1
 
 
@@ -241,9 +305,22 @@ class FakeTokens:
         raise TokenRejected()
 
 
-class FakeVerification:
-    def __init__(self) -> None:
-        self.sent: list[User] = []
+class FakeMailer:
+    """An outbox mailer (app/outbox.py's Mailer): which users it was asked to mail."""
 
-    async def send(self, user: User) -> None:
-        self.sent.append(user)
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    async def __call__(self, user_id: int) -> str:
+        self.sent.append(user_id)
+        return "mailed"
+
+
+class ManualDrainer(OutboxDrainer):
+    """Drains only when told (drain_once): `soon` counts the kicks instead of starting a background task, so a
+    unit test decides when the outbox runs."""
+
+    kicks = 0
+
+    def soon(self) -> None:
+        self.kicks += 1

@@ -15,6 +15,7 @@ from auth_service.api.peer import GatewaySecretError, client_address, peer_ip, r
 from auth_service.app.password_check import PasswordCheck
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.rules import check_registration, common_passwords
+from auth_service.app.sessions import SessionPolicy, Sessions
 from auth_service.app.throttle import Throttle, ThrottlePolicy
 from auth_service.domain import EmailNotVerified, InvalidCredentials, InvalidInput, NewUser, TooManyAttempts
 from tests.unit.fakes import FakeAuthUow, FakeCounters, FakeUsers
@@ -25,6 +26,7 @@ POLICY = ThrottlePolicy(
     address_lock_after=8, base_wait_seconds=60, max_wait_seconds=300, failure_reset_seconds=3600,
 )  # fmt: skip
 OWNER, ATTACKER = "198.51.100.1", "203.0.113.9"
+POLICY_SESSIONS = SessionPolicy(idle=timedelta(days=1), absolute=timedelta(days=2))
 
 
 class Clock:
@@ -50,7 +52,8 @@ class Login:
         self.passwords = PasswordCheck(
             lambda: FakeAuthUow(self.users, counters), self.hasher, Throttle(POLICY), self.clock, sleep
         )
-        self.service = PasswordGrant(self.passwords, issuer)
+        self.sessions = Sessions(lambda: FakeAuthUow(self.users, counters), issuer, self.clock, POLICY_SESSIONS)
+        self.service = PasswordGrant(self.passwords, self.sessions)
 
     async def add_user(self, name: str, hashed: str) -> None:
         await self.users.add(NewUser(name, f"{name}@example.com", hashed))
@@ -136,10 +139,9 @@ async def test_a_bcrypt_hash_is_replaced_by_argon2id_at_the_next_successful_logi
     assert (await login.users.get_by_username("seed")).hashed_password == rehashed  # no rehash when current
 
 
-async def test_unverified_users_may_log_in_unless_the_setting_forbids_it(login: Login, tmp_path: Path) -> None:
+async def test_unverified_users_may_log_in_unless_the_setting_forbids_it(login: Login) -> None:
     assert await login.attempt("alice", "correct horse", OWNER) == "ok"
-    issuer = JwtIssuer(create_key_file(tmp_path / "k2.pem"), "i", "a", timedelta(minutes=30), login.clock)
-    strict = PasswordGrant(login.passwords, issuer, allow_unverified=False)
+    strict = PasswordGrant(login.passwords, login.sessions, allow_unverified=False)
     with pytest.raises(EmailNotVerified):
         await strict.issue_token("password", "alice", "correct horse", OWNER)
     with pytest.raises(InvalidCredentials):  # a wrong password still says nothing about verification

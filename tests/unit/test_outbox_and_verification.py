@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth_service.app.outbox import DELETE_CIGARS, OutboxDrainer
+from auth_service.app.outbox import DELETE_CIGARS, MAIL_VERIFICATION, OutboxDrainer
 from auth_service.app.verification import EmailVerification
 from auth_service.domain import (
     DependencyUnavailable,
@@ -42,7 +43,16 @@ class Store:
         self.items[item_id] = (OutboxItem(item_id, kind, user_id, 0), now)
 
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
-        return [item for item, at in self.items.values() if at <= now][:limit]
+        found = [item for item, at in self.items.values() if at <= now][:limit]
+        await asyncio.sleep(0)  # as a database read would: concurrent drainers may read the same items
+        return found
+
+    async def claim(self, item_id: int, now: datetime, until: datetime) -> bool:
+        item, at = self.items[item_id]
+        if at > now:
+            return False
+        self.items[item_id] = (item, until)
+        return True
 
     async def done(self, item_id: int) -> None:
         del self.items[item_id]
@@ -101,6 +111,34 @@ class FlakyCollection:
         return 2
 
 
+class FlakyMailer:
+    def __init__(self) -> None:
+        self.up = False
+        self.sent: list[int] = []
+
+    async def __call__(self, user_id: int) -> str:
+        if not self.up:
+            raise OSError("connection refused")  # what smtplib raises when the server is down
+        await asyncio.sleep(0)
+        self.sent.append(user_id)
+        return "sent"
+
+
+async def test_a_mail_is_retried_until_the_server_takes_it_and_two_drainers_send_it_once() -> None:
+    store, clock, mailer = Store(), Clock(), FlakyMailer()
+    drainer = OutboxDrainer(lambda: Uow(store), FlakyCollection(), clock, poll_seconds=1, max_backoff_seconds=4)
+    drainer.add_mailer(MAIL_VERIFICATION, mailer)
+    await store.add(MAIL_VERIFICATION, 1, clock.now)
+    assert await drainer.drain_once() == 0 and mailer.sent == []
+    ((item, at),) = store.items.values()
+    assert item.attempts == 1 and at > clock.now  # kept, for later
+    mailer.up = True
+    clock.now = at
+    # two drainers (replicas) read the same due item: the claim lets one of them send it
+    assert sorted(await asyncio.gather(drainer.drain_once(), drainer.drain_once())) == [0, 1]
+    assert mailer.sent == [1] and store.items == {}
+
+
 async def test_a_deletion_is_retried_with_growing_back_off_until_collection_service_is_back() -> None:
     store, clock, collection = Store(), Clock(), FlakyCollection()
     drainer = OutboxDrainer(lambda: Uow(store), collection, clock, poll_seconds=1, max_backoff_seconds=4)
@@ -143,7 +181,7 @@ def verification():
 
 async def test_a_verification_token_works_once_and_is_stored_only_as_a_hash(verification) -> None:
     verifier, store, _, inbox = verification
-    await verifier.send(store.users[1])
+    assert await verifier.mail(1) == "verification mail sent"
     token = inbox.token()
     assert f"https://x/verify?token={token}" in inbox.bodies[-1]
     assert token not in store.verifications
@@ -154,7 +192,7 @@ async def test_a_verification_token_works_once_and_is_stored_only_as_a_hash(veri
 
 async def test_a_verification_token_expires(verification) -> None:
     verifier, store, clock, inbox = verification
-    await verifier.send(store.users[1])
+    await verifier.mail(1)
     clock.now += timedelta(hours=24)
     with pytest.raises(VerificationTokenInvalid):
         await verifier.verify(inbox.token())

@@ -180,7 +180,7 @@ message Resp { string a = 1; repeated Req items = 2; }
     ("request_type", "response_type", "option", "error"),
     [
         ("Req", "Resp", "success_status: 201", "must say `auth: AUTH_NONE` or `auth: AUTH_BEARER`"),
-        ("Req", "Resp", "auth: AUTH_NONE success_status: 202", "success_status 202"),
+        ("Req", "Resp", "auth: AUTH_NONE success_status: 302", "success_status 302"),
         ("Req", "Resp", "auth: AUTH_NONE success_status: 204", "has fields"),
         ("Req", "Resp", 'auth: AUTH_NONE bare_array_field: "items"', "not the first field"),
         ("Req", "Resp", 'auth: AUTH_NONE bare_array_field: "a"', "not a repeated field"),

@@ -224,6 +224,19 @@ def test_headers_are_set_on_errors_too_and_errors_keep_their_status(
             assert name.lower() not in result["headers"]
 
 
+def test_an_oauth_error_carries_its_message_as_error_description_too(lua: Any) -> None:
+    message = 'the refresh token was used before: \\"quoted\\" \\\\ end'
+    error = (
+        '{"code":3,"message":"' + message + '","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo",'
+        '"reason":"invalid_grant","domain":"auth.cigar","metadata":{}}]}'
+    )
+    result = exchange(lua, "POST", "/token", status="400", body=error)
+    answer = json.loads(result["body"])
+    assert answer["error"] == "invalid_grant"
+    assert answer["error_description"] == answer["detail"] == json.loads('"' + message + '"')
+    assert answer["code"] == 3 and answer["details"][0]["reason"] == "invalid_grant"
+
+
 def form_operations() -> list[Any]:
     return [
         pytest.param(path, verb, op, id=f"{verb.upper()} {path}")
@@ -249,7 +262,7 @@ def test_a_documented_form_body_becomes_the_json_request(lua: Any, path: str, ve
 
 
 def test_form_operations_exist() -> None:
-    assert [p.id for p in form_operations()] == ["POST /token"]
+    assert sorted(p.id for p in form_operations()) == ["POST /revoke", "POST /token"]
 
 
 def test_every_route_of_the_table_is_a_documented_operation_with_the_same_status() -> None:

@@ -11,11 +11,12 @@ from auth_service.adapters.keys import create_key_file
 from auth_service.adapters.passwords import PasslibHasher
 from auth_service.adapters.tokens import JwtIssuer
 from auth_service.app.authentication import Authenticator
-from auth_service.app.outbox import OutboxDrainer
+from auth_service.app.outbox import MAIL_VERIFICATION
 from auth_service.app.password_check import PasswordCheck
 from auth_service.app.password_grant import PasswordGrant
 from auth_service.app.profile import Profiles
 from auth_service.app.registration import Registration
+from auth_service.app.sessions import SessionPolicy, Sessions
 from auth_service.app.throttle import Throttle, ThrottlePolicy
 from auth_service.domain import Cigar as AuthCigar
 from auth_service.domain import (
@@ -34,12 +35,14 @@ from tests.unit.fakes import (
     FakeCollectionAccounts,
     FakeCounters,
     FakeDirectory,
+    FakeMailer,
     FakeOutbox,
     FakeUsers,
-    FakeVerification,
+    ManualDrainer,
 )
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
+SESSIONS = SessionPolicy(idle=timedelta(days=1), absolute=timedelta(days=2))
 
 
 class Auth:
@@ -64,7 +67,7 @@ def auth(tmp_path: Path):
     counters = FakeCounters()
     directory = FakeDirectory()
     hasher = PasslibHasher(workers=1)
-    verification = FakeVerification()
+    mailer = FakeMailer()
     collection = FakeCollectionAccounts()
     outbox = FakeOutbox()
     uow = lambda: FakeAuthUow(users, counters, outbox)  # noqa: E731
@@ -72,16 +75,18 @@ def auth(tmp_path: Path):
     authenticator = Authenticator(
         JwtVerifier(StaticKeySet({key.kid: key.public_key}), "cigar-auth", "cigar-api", lambda: NOW), users
     )
-    drainer = OutboxDrainer(uow, collection, clock=lambda: NOW, poll_seconds=1, max_backoff_seconds=1)
+    drainer = ManualDrainer(uow, collection, clock=lambda: NOW, poll_seconds=1, max_backoff_seconds=1)
+    drainer.add_mailer(MAIL_VERIFICATION, mailer)
 
     async def no_delay(seconds: float) -> None:  # the throttle's delays, without waiting them out
         pass
 
     passwords = PasswordCheck(uow, hasher, Throttle(ThrottlePolicy()), lambda: NOW, sleep=no_delay)
-    profiles = Profiles(uow, authenticator, passwords, hasher, directory, verification, drainer, lambda: NOW)
-    grant = PasswordGrant(passwords, issuer)
-    auth = Auth(Registration(uow, hasher, verification), grant, profiles)
+    profiles = Profiles(uow, authenticator, passwords, hasher, directory, drainer, lambda: NOW)
+    grant = PasswordGrant(passwords, Sessions(uow, issuer, lambda: NOW, SESSIONS))
+    auth = Auth(Registration(uow, hasher, drainer, lambda: NOW), grant, profiles)
     auth.collection = collection  # type: ignore[attr-defined]
+    auth.mailer, auth.drainer = mailer, drainer  # type: ignore[attr-defined]
     yield auth, users, directory
     hasher.close()
 
@@ -189,3 +194,12 @@ async def test_sensitive_changes_need_the_current_password_and_count_its_failure
     with pytest.raises(TooManyAttempts):  # locked from there, even with the right one
         await service.delete_me(token, "correct horse", "198.51.100.66")
     assert users.rows[user.id].email == "alice@example.com" and users.rows[user.id].token_version == 0
+
+
+async def test_registration_owes_a_verification_mail_through_the_outbox_not_inside_the_request(auth) -> None:
+    service, _, _ = auth
+    user = await service.register_user("alice", "alice@example.com", "correct horse")
+    assert service.mailer.sent == [] and service.drainer.kicks == 1  # owed, and the drainer kicked
+    assert await service.drainer.drain_once() == 1
+    assert service.mailer.sent == [user.id]
+    assert await service.drainer.drain_once() == 0  # sent once

@@ -93,3 +93,39 @@ class ImportedUserRow(Base):
     monolith_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RefreshFamilyRow(Base):
+    """A session: the refresh tokens that descend from one login by rotation. Revoking it ends them all."""
+
+    __tablename__ = "refresh_families"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, also the access tokens' `sid`
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the absolute lifetime
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RefreshTokenRow(Base):
+    """A refresh token, stored as its SHA-256 only: a database leak reveals no token that works."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the idle lifetime runs from here
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PasswordResetRow(Base):
+    """A single-use password reset token, stored as its SHA-256 only."""
+
+    __tablename__ = "password_resets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_version: Mapped[int] = mapped_column(Integer)  # void once the password changed since
+    email: Mapped[str] = mapped_column(String(320))  # the address it was mailed to: void once the email changed
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

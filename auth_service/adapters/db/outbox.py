@@ -25,6 +25,16 @@ class SqlOutbox:
         )
         return [OutboxItem(id=r.id, kind=r.kind, user_id=r.user_id, attempts=r.attempts) for r in rows]
 
+    async def claim(self, item_id: int, now: datetime, until: datetime) -> bool:
+        """One conditional UPDATE: of concurrent claimers (PostgreSQL re-checks the condition after waiting for the
+        row's lock; SQLite runs one writer at a time), only the first still finds the item due."""
+        result = await self._session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.next_attempt_at <= now)
+            .values(next_attempt_at=until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def done(self, item_id: int) -> None:
         await self._session.execute(delete(OutboxRow).where(OutboxRow.id == item_id))
 

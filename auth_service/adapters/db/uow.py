@@ -8,6 +8,7 @@ from service_kit.db.session import SessionUnitOfWork
 
 from .counters import SqlLoginCounters
 from .outbox import SqlEmailVerifications, SqlOutbox
+from .sessions import SqlPasswordResets, SqlRefreshTokens
 from .users import SqlUserRepository
 
 
@@ -17,3 +18,5 @@ class SqlUnitOfWork(SessionUnitOfWork):
         self.counters = SqlLoginCounters(session)
         self.outbox = SqlOutbox(session)
         self.verifications = SqlEmailVerifications(session)
+        self.refresh_tokens = SqlRefreshTokens(session)
+        self.resets = SqlPasswordResets(session)

@@ -90,6 +90,23 @@ class SqlUserRepository:
             raise LookupError(f"no user id={user_id}")  # the caller holds a live user's id: never here
         return int(version)
 
+    async def raise_token_version(self, user_id: int) -> int:
+        """A token version one higher (returned), the password unchanged: every token issued before is revoked."""
+        version = await self._session.scalar(
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(token_version=UserRow.token_version + 1)
+            .returning(UserRow.token_version)
+        )
+        if version is None:
+            raise LookupError(f"no user id={user_id}")  # the caller holds a live user's id: never here
+        return int(version)
+
+    async def get_by_email(self, email: str) -> User | None:
+        """The live user with this email in any letter case (deleted users' addresses are scrubbed)."""
+        row = await self._session.scalar(select(UserRow).where(func.lower(UserRow.email) == func.lower(email)))
+        return _to_domain(row) if row is not None and row.deleted_at is None else None
+
     async def update_email(self, user_id: int, email: str) -> None:
         """A new address is unverified until proven. A race on the unique index still ends as EmailTaken."""
         try:

@@ -35,6 +35,7 @@ def bearer_token(authorization: str | None) -> str:
 class VerifiedToken(NamedTuple):
     user_id: int  # the `sub` claim
     version: int  # the `ver` claim (0 when absent): the user's token version when it was issued
+    session: str = ""  # the `sid` claim (empty when absent): the session the token was issued in
 
 
 class KeySet(Protocol):
@@ -125,7 +126,10 @@ class JwtVerifier:
         version = claims.get("ver", 0)
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise TokenRejected()
+        session = claims.get("sid", "")
+        if not isinstance(session, str):
+            raise TokenRejected()
         try:
-            return VerifiedToken(int(claims["sub"]), version), key, claims["exp"]
+            return VerifiedToken(int(claims["sub"]), version, session), key, claims["exp"]
         except (TypeError, ValueError) as exc:
             raise TokenRejected() from exc

@@ -28,7 +28,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x8b\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x16\n\x08username\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\"M\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\"\x0e\n\x0cGetMeRequest\"O\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1e\n\x10\x63urrent_password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"2\n\x0f\x44\x65leteMeRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\x81\t\n\x0b\x41uthService\x12\x65\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x0b\x08\x01\x10\xc9\x01(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12\xe8\x01\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\xa3\x01\xea\xe0\x18\x8d\x01\x08\x01 \x01\x32\x02\xad\x03:D\n\rCache-Control\x12\x08no-store\x1a)Always `no-store` (RFC 6749 section 5.1).:=\n\x06Pragma\x12\x08no-cache\x1a)Always `no-cache` (RFC 6749 section 5.1).\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12\xef\x01\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\xb3\x01\xea\xe0\x18\x9d\x01\x08\x02(\x01:\x94\x01\n\rCache-Control\x12\x11private, no-cache\x1apThe caller\'s own data: no shared cache keeps it; the browser revalidates it (304 on a matching `If-None-Match`).X\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x61\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x08\x08\x02(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12\x85\x01\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"&\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12l\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x1f\xea\xe0\x18\x07\x08\x02\x10\xcc\x01(\x01\x82\xd3\xe4\x93\x02\x0e*\t/users/me:\x01*\x12\x65\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x1e\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12n\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"$\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63igar/auth/v1/auth.proto\x12\rcigar.auth.v1\x1a$cigar/collection/v1/collection.proto\x1a\x18\x63igar/rest/v1/rest.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\x89\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x30\n\x06\x63igars\x18\x04 \x03(\x0b\x32\x1a.cigar.collection.v1.CigarB\x04\xe2\x41\x01\x03\x12\x1c\n\x0e\x65mail_verified\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\"Y\n\x11\x43reateUserRequest\x12\x16\n\x08username\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\xa2\x01\n\x0cTokenRequest\x12\x12\n\ngrant_type\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12\x16\n\x08password\x18\x03 \x01(\tB\x04\xe2\x41\x01\x04\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x11\n\tclient_id\x18\x05 \x01(\t\x12\x15\n\rclient_secret\x18\x06 \x01(\t\x12\x1b\n\rrefresh_token\x18\x07 \x01(\tB\x04\xe2\x41\x01\x04\"d\n\rTokenResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\x05\x12\x15\n\rrefresh_token\x18\x04 \x01(\t\"h\n\rRevokeRequest\x12\x14\n\x05token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x17\n\x0ftoken_type_hint\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x15\n\rclient_secret\x18\x04 \x01(\t\"\x10\n\x0eRevokeResponse\"\x0f\n\rLogoutRequest\"\x10\n\x0eLogoutResponse\"\x12\n\x10LogoutAllRequest\"\x13\n\x11LogoutAllResponse\"2\n\x1bRequestPasswordResetRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x1e\n\x1cRequestPasswordResetResponse\"P\n\x1b\x43onfirmPasswordResetRequest\x12\x14\n\x05token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x1e\n\x1c\x43onfirmPasswordResetResponse\"\x1b\n\x19ResendVerificationRequest\"\x1c\n\x1aResendVerificationResponse\"\'\n%GetAuthorizationServerMetadataRequest\"\xb2\x02\n\x1b\x41uthorizationServerMetadata\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x16\n\x0etoken_endpoint\x18\x02 \x01(\t\x12\x1b\n\x13revocation_endpoint\x18\x03 \x01(\t\x12\x10\n\x08jwks_uri\x18\x04 \x01(\t\x12\x1d\n\x15grant_types_supported\x18\x05 \x03(\t\x12 \n\x18response_types_supported\x18\x06 \x03(\t\x12-\n%token_endpoint_auth_methods_supported\x18\x07 \x03(\t\x12\x32\n*revocation_endpoint_auth_methods_supported\x18\x08 \x03(\t\x12\x18\n\x10scopes_supported\x18\t \x03(\t\"\x0e\n\x0cGetMeRequest\"O\n\x0fUpdateMeRequest\x12\x12\n\x05\x65mail\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x1e\n\x10\x63urrent_password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x42\x08\n\x06_email\"U\n\x15\x43hangePasswordRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x18\n\x16\x43hangePasswordResponse\"2\n\x0f\x44\x65leteMeRequest\x12\x1f\n\x10\x63urrent_password\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x12\n\x10\x44\x65leteMeResponse\")\n\x12VerifyEmailRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"3\n\x0fGetJwksResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.cigar.auth.v1.Jwk\"Q\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03\x63rv\x18\x02 \x01(\t\x12\t\n\x01x\x18\x03 \x01(\t\x12\x0b\n\x03kid\x18\x04 \x01(\t\x12\x0b\n\x03use\x18\x05 \x01(\t\x12\x0b\n\x03\x61lg\x18\x06 \x01(\t2\x9a\x11\n\x0b\x41uthService\x12\x65\n\nCreateUser\x12 .cigar.auth.v1.CreateUserRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x0b\x08\x01\x10\xc9\x01(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0b\"\x06/users:\x01*\x12\xe8\x01\n\x05Token\x12\x1b.cigar.auth.v1.TokenRequest\x1a\x1c.cigar.auth.v1.TokenResponse\"\xa3\x01\xea\xe0\x18\x8d\x01\x08\x01 \x01\x32\x02\xad\x03:D\n\rCache-Control\x12\x08no-store\x1a)Always `no-store` (RFC 6749 section 5.1).:=\n\x06Pragma\x12\x08no-cache\x1a)Always `no-cache` (RFC 6749 section 5.1).\x82\xd3\xe4\x93\x02\x0b\"\x06/token:\x01*\x12\x90\x01\n\x06Revoke\x12\x1c.cigar.auth.v1.RevokeRequest\x1a\x1d.cigar.auth.v1.RevokeResponse\"I\xea\xe0\x18\x33\x08\x01 \x01:-\n\rCache-Control\x12\x08no-store\x1a\x12\x41lways `no-store`.\x82\xd3\xe4\x93\x02\x0c\"\x07/revoke:\x01*\x12k\n\x06Logout\x12\x1c.cigar.auth.v1.LogoutRequest\x1a\x1d.cigar.auth.v1.LogoutResponse\"$\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x15\"\x10/users/me/logout:\x01*\x12x\n\tLogoutAll\x12\x1f.cigar.auth.v1.LogoutAllRequest\x1a .cigar.auth.v1.LogoutAllResponse\"(\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x19\"\x14/users/me/logout-all:\x01*\x12\x9e\x01\n\x14RequestPasswordReset\x12*.cigar.auth.v1.RequestPasswordResetRequest\x1a+.cigar.auth.v1.RequestPasswordResetResponse\"-\xea\xe0\x18\t\x08\x01\x10\xca\x01\x32\x02\xad\x03\x82\xd3\xe4\x93\x02\x1a\"\x15/users/password-reset:\x01*\x12\xa2\x01\n\x14\x43onfirmPasswordReset\x12*.cigar.auth.v1.ConfirmPasswordResetRequest\x1a+.cigar.auth.v1.ConfirmPasswordResetResponse\"1\xea\xe0\x18\x05\x08\x01\x10\xcc\x01\x82\xd3\xe4\x93\x02\"\"\x1d/users/password-reset/confirm:\x01*\x12\x9a\x01\n\x12ResendVerification\x12(.cigar.auth.v1.ResendVerificationRequest\x1a).cigar.auth.v1.ResendVerificationResponse\"/\xea\xe0\x18\t\x08\x02\x10\xca\x01\x32\x02\xad\x03\x82\xd3\xe4\x93\x02\x1c\"\x17/users/me/verify/resend:\x01*\x12\xb9\x01\n\x1eGetAuthorizationServerMetadata\x12\x34.cigar.auth.v1.GetAuthorizationServerMetadataRequest\x1a*.cigar.auth.v1.AuthorizationServerMetadata\"5\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\'/.well-known/oauth-authorization-server\x12\xef\x01\n\x05GetMe\x12\x1b.cigar.auth.v1.GetMeRequest\x1a\x13.cigar.auth.v1.User\"\xb3\x01\xea\xe0\x18\x9d\x01\x08\x02(\x01:\x94\x01\n\rCache-Control\x12\x11private, no-cache\x1apThe caller\'s own data: no shared cache keeps it; the browser revalidates it (304 on a matching `If-None-Match`).X\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/users/me\x12\x61\n\x08UpdateMe\x12\x1e.cigar.auth.v1.UpdateMeRequest\x1a\x13.cigar.auth.v1.User\" \xea\xe0\x18\x08\x08\x02(\x01\x32\x02\x99\x03\x82\xd3\xe4\x93\x02\x0e\x32\t/users/me:\x01*\x12\x85\x01\n\x0e\x43hangePassword\x12$.cigar.auth.v1.ChangePasswordRequest\x1a%.cigar.auth.v1.ChangePasswordResponse\"&\xea\xe0\x18\x05\x08\x02\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17\"\x12/users/me/password:\x01*\x12l\n\x08\x44\x65leteMe\x12\x1e.cigar.auth.v1.DeleteMeRequest\x1a\x1f.cigar.auth.v1.DeleteMeResponse\"\x1f\xea\xe0\x18\x07\x08\x02\x10\xcc\x01(\x01\x82\xd3\xe4\x93\x02\x0e*\t/users/me:\x01*\x12\x65\n\x0bVerifyEmail\x12!.cigar.auth.v1.VerifyEmailRequest\x1a\x13.cigar.auth.v1.User\"\x1e\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\"\r/users/verify:\x01*\x12n\n\x07GetJwks\x12\x1d.cigar.auth.v1.GetJwksRequest\x1a\x1e.cigar.auth.v1.GetJwksResponse\"$\xea\xe0\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,10 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEUSERREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
   _globals['_CREATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
   _globals['_CREATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\002\002\004'
-  _globals['_TOKENREQUEST'].fields_by_name['username']._loaded_options = None
-  _globals['_TOKENREQUEST'].fields_by_name['username']._serialized_options = b'\342A\001\002'
   _globals['_TOKENREQUEST'].fields_by_name['password']._loaded_options = None
-  _globals['_TOKENREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_TOKENREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\004'
+  _globals['_TOKENREQUEST'].fields_by_name['refresh_token']._loaded_options = None
+  _globals['_TOKENREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\004'
+  _globals['_REVOKEREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_REVOKEREQUEST'].fields_by_name['token']._serialized_options = b'\342A\002\002\004'
+  _globals['_REQUESTPASSWORDRESETREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_REQUESTPASSWORDRESETREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_CONFIRMPASSWORDRESETREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_CONFIRMPASSWORDRESETREQUEST'].fields_by_name['token']._serialized_options = b'\342A\002\002\004'
+  _globals['_CONFIRMPASSWORDRESETREQUEST'].fields_by_name['new_password']._loaded_options = None
+  _globals['_CONFIRMPASSWORDRESETREQUEST'].fields_by_name['new_password']._serialized_options = b'\342A\002\002\004'
   _globals['_UPDATEMEREQUEST'].fields_by_name['current_password']._loaded_options = None
   _globals['_UPDATEMEREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\001\004'
   _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
@@ -65,6 +73,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\352\340\030\013\010\001\020\311\001(\0012\002\231\003\202\323\344\223\002\013\"\006/users:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Token']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['Token']._serialized_options = b'\352\340\030\215\001\010\001 \0012\002\255\003:D\n\rCache-Control\022\010no-store\032)Always `no-store` (RFC 6749 section 5.1).:=\n\006Pragma\022\010no-cache\032)Always `no-cache` (RFC 6749 section 5.1).\202\323\344\223\002\013\"\006/token:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Revoke']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['Revoke']._serialized_options = b'\352\340\0303\010\001 \001:-\n\rCache-Control\022\010no-store\032\022Always `no-store`.\202\323\344\223\002\014\"\007/revoke:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Logout']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['Logout']._serialized_options = b'\352\340\030\005\010\002\020\314\001\202\323\344\223\002\025\"\020/users/me/logout:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['LogoutAll']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['LogoutAll']._serialized_options = b'\352\340\030\005\010\002\020\314\001\202\323\344\223\002\031\"\024/users/me/logout-all:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['RequestPasswordReset']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['RequestPasswordReset']._serialized_options = b'\352\340\030\t\010\001\020\312\0012\002\255\003\202\323\344\223\002\032\"\025/users/password-reset:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['ConfirmPasswordReset']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['ConfirmPasswordReset']._serialized_options = b'\352\340\030\005\010\001\020\314\001\202\323\344\223\002\"\"\035/users/password-reset/confirm:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['ResendVerification']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['ResendVerification']._serialized_options = b'\352\340\030\t\010\002\020\312\0012\002\255\003\202\323\344\223\002\034\"\027/users/me/verify/resend:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['GetAuthorizationServerMetadata']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['GetAuthorizationServerMetadata']._serialized_options = b'\352\340\030\002\010\001\202\323\344\223\002)\022\'/.well-known/oauth-authorization-server'
   _globals['_AUTHSERVICE'].methods_by_name['GetMe']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['GetMe']._serialized_options = b'\352\340\030\235\001\010\002(\001:\224\001\n\rCache-Control\022\021private, no-cache\032pThe caller\'s own data: no shared cache keeps it; the browser revalidates it (304 on a matching `If-None-Match`).X\001\202\323\344\223\002\013\022\t/users/me'
   _globals['_AUTHSERVICE'].methods_by_name['UpdateMe']._loaded_options = None
@@ -82,29 +104,57 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEUSERREQUEST']._serialized_start=310
   _globals['_CREATEUSERREQUEST']._serialized_end=399
   _globals['_TOKENREQUEST']._serialized_start=402
-  _globals['_TOKENREQUEST']._serialized_end=541
-  _globals['_TOKENRESPONSE']._serialized_start=543
-  _globals['_TOKENRESPONSE']._serialized_end=620
-  _globals['_GETMEREQUEST']._serialized_start=622
-  _globals['_GETMEREQUEST']._serialized_end=636
-  _globals['_UPDATEMEREQUEST']._serialized_start=638
-  _globals['_UPDATEMEREQUEST']._serialized_end=717
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=719
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=804
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=806
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=830
-  _globals['_DELETEMEREQUEST']._serialized_start=832
-  _globals['_DELETEMEREQUEST']._serialized_end=882
-  _globals['_DELETEMERESPONSE']._serialized_start=884
-  _globals['_DELETEMERESPONSE']._serialized_end=902
-  _globals['_VERIFYEMAILREQUEST']._serialized_start=904
-  _globals['_VERIFYEMAILREQUEST']._serialized_end=945
-  _globals['_GETJWKSREQUEST']._serialized_start=947
-  _globals['_GETJWKSREQUEST']._serialized_end=963
-  _globals['_GETJWKSRESPONSE']._serialized_start=965
-  _globals['_GETJWKSRESPONSE']._serialized_end=1016
-  _globals['_JWK']._serialized_start=1018
-  _globals['_JWK']._serialized_end=1099
-  _globals['_AUTHSERVICE']._serialized_start=1102
-  _globals['_AUTHSERVICE']._serialized_end=2255
+  _globals['_TOKENREQUEST']._serialized_end=564
+  _globals['_TOKENRESPONSE']._serialized_start=566
+  _globals['_TOKENRESPONSE']._serialized_end=666
+  _globals['_REVOKEREQUEST']._serialized_start=668
+  _globals['_REVOKEREQUEST']._serialized_end=772
+  _globals['_REVOKERESPONSE']._serialized_start=774
+  _globals['_REVOKERESPONSE']._serialized_end=790
+  _globals['_LOGOUTREQUEST']._serialized_start=792
+  _globals['_LOGOUTREQUEST']._serialized_end=807
+  _globals['_LOGOUTRESPONSE']._serialized_start=809
+  _globals['_LOGOUTRESPONSE']._serialized_end=825
+  _globals['_LOGOUTALLREQUEST']._serialized_start=827
+  _globals['_LOGOUTALLREQUEST']._serialized_end=845
+  _globals['_LOGOUTALLRESPONSE']._serialized_start=847
+  _globals['_LOGOUTALLRESPONSE']._serialized_end=866
+  _globals['_REQUESTPASSWORDRESETREQUEST']._serialized_start=868
+  _globals['_REQUESTPASSWORDRESETREQUEST']._serialized_end=918
+  _globals['_REQUESTPASSWORDRESETRESPONSE']._serialized_start=920
+  _globals['_REQUESTPASSWORDRESETRESPONSE']._serialized_end=950
+  _globals['_CONFIRMPASSWORDRESETREQUEST']._serialized_start=952
+  _globals['_CONFIRMPASSWORDRESETREQUEST']._serialized_end=1032
+  _globals['_CONFIRMPASSWORDRESETRESPONSE']._serialized_start=1034
+  _globals['_CONFIRMPASSWORDRESETRESPONSE']._serialized_end=1064
+  _globals['_RESENDVERIFICATIONREQUEST']._serialized_start=1066
+  _globals['_RESENDVERIFICATIONREQUEST']._serialized_end=1093
+  _globals['_RESENDVERIFICATIONRESPONSE']._serialized_start=1095
+  _globals['_RESENDVERIFICATIONRESPONSE']._serialized_end=1123
+  _globals['_GETAUTHORIZATIONSERVERMETADATAREQUEST']._serialized_start=1125
+  _globals['_GETAUTHORIZATIONSERVERMETADATAREQUEST']._serialized_end=1164
+  _globals['_AUTHORIZATIONSERVERMETADATA']._serialized_start=1167
+  _globals['_AUTHORIZATIONSERVERMETADATA']._serialized_end=1473
+  _globals['_GETMEREQUEST']._serialized_start=1475
+  _globals['_GETMEREQUEST']._serialized_end=1489
+  _globals['_UPDATEMEREQUEST']._serialized_start=1491
+  _globals['_UPDATEMEREQUEST']._serialized_end=1570
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1572
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1657
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=1659
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=1683
+  _globals['_DELETEMEREQUEST']._serialized_start=1685
+  _globals['_DELETEMEREQUEST']._serialized_end=1735
+  _globals['_DELETEMERESPONSE']._serialized_start=1737
+  _globals['_DELETEMERESPONSE']._serialized_end=1755
+  _globals['_VERIFYEMAILREQUEST']._serialized_start=1757
+  _globals['_VERIFYEMAILREQUEST']._serialized_end=1798
+  _globals['_GETJWKSREQUEST']._serialized_start=1800
+  _globals['_GETJWKSREQUEST']._serialized_end=1816
+  _globals['_GETJWKSRESPONSE']._serialized_start=1818
+  _globals['_GETJWKSRESPONSE']._serialized_end=1869
+  _globals['_JWK']._serialized_start=1871
+  _globals['_JWK']._serialized_end=1952
+  _globals['_AUTHSERVICE']._serialized_start=1955
+  _globals['_AUTHSERVICE']._serialized_end=4157
 # @@protoc_insertion_point(module_scope)

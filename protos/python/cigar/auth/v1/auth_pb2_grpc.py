@@ -52,6 +52,41 @@ class AuthServiceStub:
                 request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.TokenRequest.SerializeToString,
                 response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.TokenResponse.FromString,
                 _registered_method=True)
+        self.Revoke = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/Revoke',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeResponse.FromString,
+                _registered_method=True)
+        self.Logout = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/Logout',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+                _registered_method=True)
+        self.LogoutAll = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/LogoutAll',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllResponse.FromString,
+                _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/RequestPasswordReset',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ConfirmPasswordReset = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/ConfirmPasswordReset',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.FromString,
+                _registered_method=True)
+        self.ResendVerification = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/ResendVerification',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationResponse.FromString,
+                _registered_method=True)
+        self.GetAuthorizationServerMetadata = channel.unary_unary(
+                '/cigar.auth.v1.AuthService/GetAuthorizationServerMetadata',
+                request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetAuthorizationServerMetadataRequest.SerializeToString,
+                response_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.AuthorizationServerMetadata.FromString,
+                _registered_method=True)
         self.GetMe = channel.unary_unary(
                 '/cigar.auth.v1.AuthService/GetMe',
                 request_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetMeRequest.SerializeToString,
@@ -104,10 +139,79 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Token(self, request, context):
-        """The OAuth2 resource-owner password grant (RFC 6749 section 4.3).
-        `grant_type` must be empty or "password". REST: `POST /token` with an
-        `application/x-www-form-urlencoded` body, which the gateway turns into
-        this typed request.
+        """The OAuth2 token endpoint: the resource-owner password grant (RFC 6749
+        section 4.3; `grant_type` empty or "password") and the refresh grant
+        (section 6; `grant_type` "refresh_token"). Both answer a new access token
+        and a new refresh token; a refresh token works once (rotation), and one
+        presented again ends its whole session (`invalid_grant`). REST: `POST /token`
+        with an `application/x-www-form-urlencoded` body, which the gateway turns
+        into this typed request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Revoke(self, request, context):
+        """Token revocation (RFC 7009): ends the session of a refresh token, its
+        earlier and later rotations included. Answers 200 for a token that is
+        unknown, expired or already revoked too (section 2.2). The access tokens of
+        that session work until they expire (`expires_in`, 10 minutes by default).
+        REST: `POST /revoke` with an `application/x-www-form-urlencoded` body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Logout(self, request, context):
+        """Ends the caller's current session: the refresh token of the session the
+        bearer token was issued in stops working at once; the bearer token itself
+        works until it expires. REST: `POST /users/me/logout`, answered `204`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogoutAll(self, request, context):
+        """Ends every session of the caller: every refresh token stops working, and
+        every access token issued before, this one included, is refused, as after
+        a password change. REST: `POST /users/me/logout-all`, answered `204`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestPasswordReset(self, request, context):
+        """Asks for a password reset token by email. Always answered the same way,
+        whether an account has that address or not; throttled per address and
+        per account (a throttled account silently gets no further mail, a
+        throttled client address is told 429). REST: `POST /users/password-reset`,
+        answered `202 Accepted`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmPasswordReset(self, request, context):
+        """Sets a new password with a reset token (single use, short-lived). Ends
+        every session of the account. REST: `POST /users/password-reset/confirm`,
+        answered `204`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendVerification(self, request, context):
+        """Sends the caller a new email verification token (throttled: 429 when
+        asked too often). REST: `POST /users/me/verify/resend`, answered `202`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAuthorizationServerMetadata(self, request, context):
+        """Authorization server metadata (RFC 8414): where the token, revocation
+        and key endpoints are, and which grants they take.
+        REST: `GET /.well-known/oauth-authorization-server`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -178,6 +282,41 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.Token,
                     request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.TokenRequest.FromString,
                     response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.TokenResponse.SerializeToString,
+            ),
+            'Revoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.Revoke,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeResponse.SerializeToString,
+            ),
+            'Logout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Logout,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.SerializeToString,
+            ),
+            'LogoutAll': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogoutAll,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllResponse.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.SerializeToString,
+            ),
+            'ConfirmPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmPasswordReset,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.SerializeToString,
+            ),
+            'ResendVerification': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendVerification,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationResponse.SerializeToString,
+            ),
+            'GetAuthorizationServerMetadata': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuthorizationServerMetadata,
+                    request_deserializer=cigar_dot_auth_dot_v1_dot_auth__pb2.GetAuthorizationServerMetadataRequest.FromString,
+                    response_serializer=cigar_dot_auth_dot_v1_dot_auth__pb2.AuthorizationServerMetadata.SerializeToString,
             ),
             'GetMe': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMe,
@@ -272,6 +411,195 @@ class AuthService:
             '/cigar.auth.v1.AuthService/Token',
             cigar_dot_auth_dot_v1_dot_auth__pb2.TokenRequest.SerializeToString,
             cigar_dot_auth_dot_v1_dot_auth__pb2.TokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Revoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/Revoke',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.RevokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/Logout',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogoutAll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/LogoutAll',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.LogoutAllResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/RequestPasswordReset',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.RequestPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/ConfirmPasswordReset',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ConfirmPasswordResetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendVerification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/ResendVerification',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.ResendVerificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuthorizationServerMetadata(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cigar.auth.v1.AuthService/GetAuthorizationServerMetadata',
+            cigar_dot_auth_dot_v1_dot_auth__pb2.GetAuthorizationServerMetadataRequest.SerializeToString,
+            cigar_dot_auth_dot_v1_dot_auth__pb2.AuthorizationServerMetadata.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,10 +46,51 @@ class AuthServiceStub:
     REST: `POST /users/` with a JSON body, answered `201 Created`.
     """
     Token: _grpc.UnaryUnaryMultiCallable[_auth_pb2.TokenRequest, _auth_pb2.TokenResponse]
-    """The OAuth2 resource-owner password grant (RFC 6749 section 4.3).
-    `grant_type` must be empty or "password". REST: `POST /token` with an
-    `application/x-www-form-urlencoded` body, which the gateway turns into
-    this typed request.
+    """The OAuth2 token endpoint: the resource-owner password grant (RFC 6749
+    section 4.3; `grant_type` empty or "password") and the refresh grant
+    (section 6; `grant_type` "refresh_token"). Both answer a new access token
+    and a new refresh token; a refresh token works once (rotation), and one
+    presented again ends its whole session (`invalid_grant`). REST: `POST /token`
+    with an `application/x-www-form-urlencoded` body, which the gateway turns
+    into this typed request.
+    """
+    Revoke: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RevokeRequest, _auth_pb2.RevokeResponse]
+    """Token revocation (RFC 7009): ends the session of a refresh token, its
+    earlier and later rotations included. Answers 200 for a token that is
+    unknown, expired or already revoked too (section 2.2). The access tokens of
+    that session work until they expire (`expires_in`, 10 minutes by default).
+    REST: `POST /revoke` with an `application/x-www-form-urlencoded` body.
+    """
+    Logout: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]
+    """Ends the caller's current session: the refresh token of the session the
+    bearer token was issued in stops working at once; the bearer token itself
+    works until it expires. REST: `POST /users/me/logout`, answered `204`.
+    """
+    LogoutAll: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LogoutAllRequest, _auth_pb2.LogoutAllResponse]
+    """Ends every session of the caller: every refresh token stops working, and
+    every access token issued before, this one included, is refused, as after
+    a password change. REST: `POST /users/me/logout-all`, answered `204`.
+    """
+    RequestPasswordReset: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RequestPasswordResetRequest, _auth_pb2.RequestPasswordResetResponse]
+    """Asks for a password reset token by email. Always answered the same way,
+    whether an account has that address or not; throttled per address and
+    per account (a throttled account silently gets no further mail, a
+    throttled client address is told 429). REST: `POST /users/password-reset`,
+    answered `202 Accepted`.
+    """
+    ConfirmPasswordReset: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ConfirmPasswordResetRequest, _auth_pb2.ConfirmPasswordResetResponse]
+    """Sets a new password with a reset token (single use, short-lived). Ends
+    every session of the account. REST: `POST /users/password-reset/confirm`,
+    answered `204`.
+    """
+    ResendVerification: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ResendVerificationRequest, _auth_pb2.ResendVerificationResponse]
+    """Sends the caller a new email verification token (throttled: 429 when
+    asked too often). REST: `POST /users/me/verify/resend`, answered `202`.
+    """
+    GetAuthorizationServerMetadata: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetAuthorizationServerMetadataRequest, _auth_pb2.AuthorizationServerMetadata]
+    """Authorization server metadata (RFC 8414): where the token, revocation
+    and key endpoints are, and which grants they take.
+    REST: `GET /.well-known/oauth-authorization-server`.
     """
     GetMe: _grpc.UnaryUnaryMultiCallable[_auth_pb2.GetMeRequest, _auth_pb2.User]
     """The caller's own profile with all of their cigars. Needs the metadata
@@ -99,10 +140,51 @@ class AuthServiceAsyncStub(AuthServiceStub):
     REST: `POST /users/` with a JSON body, answered `201 Created`.
     """
     Token: _aio.UnaryUnaryMultiCallable[_auth_pb2.TokenRequest, _auth_pb2.TokenResponse]  # type: ignore[assignment]
-    """The OAuth2 resource-owner password grant (RFC 6749 section 4.3).
-    `grant_type` must be empty or "password". REST: `POST /token` with an
-    `application/x-www-form-urlencoded` body, which the gateway turns into
-    this typed request.
+    """The OAuth2 token endpoint: the resource-owner password grant (RFC 6749
+    section 4.3; `grant_type` empty or "password") and the refresh grant
+    (section 6; `grant_type` "refresh_token"). Both answer a new access token
+    and a new refresh token; a refresh token works once (rotation), and one
+    presented again ends its whole session (`invalid_grant`). REST: `POST /token`
+    with an `application/x-www-form-urlencoded` body, which the gateway turns
+    into this typed request.
+    """
+    Revoke: _aio.UnaryUnaryMultiCallable[_auth_pb2.RevokeRequest, _auth_pb2.RevokeResponse]  # type: ignore[assignment]
+    """Token revocation (RFC 7009): ends the session of a refresh token, its
+    earlier and later rotations included. Answers 200 for a token that is
+    unknown, expired or already revoked too (section 2.2). The access tokens of
+    that session work until they expire (`expires_in`, 10 minutes by default).
+    REST: `POST /revoke` with an `application/x-www-form-urlencoded` body.
+    """
+    Logout: _aio.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]  # type: ignore[assignment]
+    """Ends the caller's current session: the refresh token of the session the
+    bearer token was issued in stops working at once; the bearer token itself
+    works until it expires. REST: `POST /users/me/logout`, answered `204`.
+    """
+    LogoutAll: _aio.UnaryUnaryMultiCallable[_auth_pb2.LogoutAllRequest, _auth_pb2.LogoutAllResponse]  # type: ignore[assignment]
+    """Ends every session of the caller: every refresh token stops working, and
+    every access token issued before, this one included, is refused, as after
+    a password change. REST: `POST /users/me/logout-all`, answered `204`.
+    """
+    RequestPasswordReset: _aio.UnaryUnaryMultiCallable[_auth_pb2.RequestPasswordResetRequest, _auth_pb2.RequestPasswordResetResponse]  # type: ignore[assignment]
+    """Asks for a password reset token by email. Always answered the same way,
+    whether an account has that address or not; throttled per address and
+    per account (a throttled account silently gets no further mail, a
+    throttled client address is told 429). REST: `POST /users/password-reset`,
+    answered `202 Accepted`.
+    """
+    ConfirmPasswordReset: _aio.UnaryUnaryMultiCallable[_auth_pb2.ConfirmPasswordResetRequest, _auth_pb2.ConfirmPasswordResetResponse]  # type: ignore[assignment]
+    """Sets a new password with a reset token (single use, short-lived). Ends
+    every session of the account. REST: `POST /users/password-reset/confirm`,
+    answered `204`.
+    """
+    ResendVerification: _aio.UnaryUnaryMultiCallable[_auth_pb2.ResendVerificationRequest, _auth_pb2.ResendVerificationResponse]  # type: ignore[assignment]
+    """Sends the caller a new email verification token (throttled: 429 when
+    asked too often). REST: `POST /users/me/verify/resend`, answered `202`.
+    """
+    GetAuthorizationServerMetadata: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetAuthorizationServerMetadataRequest, _auth_pb2.AuthorizationServerMetadata]  # type: ignore[assignment]
+    """Authorization server metadata (RFC 8414): where the token, revocation
+    and key endpoints are, and which grants they take.
+    REST: `GET /.well-known/oauth-authorization-server`.
     """
     GetMe: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetMeRequest, _auth_pb2.User]  # type: ignore[assignment]
     """The caller's own profile with all of their cigars. Needs the metadata
@@ -161,10 +243,93 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.TokenRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.TokenResponse, _abc.Awaitable[_auth_pb2.TokenResponse]]:
-        """The OAuth2 resource-owner password grant (RFC 6749 section 4.3).
-        `grant_type` must be empty or "password". REST: `POST /token` with an
-        `application/x-www-form-urlencoded` body, which the gateway turns into
-        this typed request.
+        """The OAuth2 token endpoint: the resource-owner password grant (RFC 6749
+        section 4.3; `grant_type` empty or "password") and the refresh grant
+        (section 6; `grant_type` "refresh_token"). Both answer a new access token
+        and a new refresh token; a refresh token works once (rotation), and one
+        presented again ends its whole session (`invalid_grant`). REST: `POST /token`
+        with an `application/x-www-form-urlencoded` body, which the gateway turns
+        into this typed request.
+        """
+
+    @_abc_1.abstractmethod
+    def Revoke(
+        self,
+        request: _auth_pb2.RevokeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.RevokeResponse, _abc.Awaitable[_auth_pb2.RevokeResponse]]:
+        """Token revocation (RFC 7009): ends the session of a refresh token, its
+        earlier and later rotations included. Answers 200 for a token that is
+        unknown, expired or already revoked too (section 2.2). The access tokens of
+        that session work until they expire (`expires_in`, 10 minutes by default).
+        REST: `POST /revoke` with an `application/x-www-form-urlencoded` body.
+        """
+
+    @_abc_1.abstractmethod
+    def Logout(
+        self,
+        request: _auth_pb2.LogoutRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.LogoutResponse, _abc.Awaitable[_auth_pb2.LogoutResponse]]:
+        """Ends the caller's current session: the refresh token of the session the
+        bearer token was issued in stops working at once; the bearer token itself
+        works until it expires. REST: `POST /users/me/logout`, answered `204`.
+        """
+
+    @_abc_1.abstractmethod
+    def LogoutAll(
+        self,
+        request: _auth_pb2.LogoutAllRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.LogoutAllResponse, _abc.Awaitable[_auth_pb2.LogoutAllResponse]]:
+        """Ends every session of the caller: every refresh token stops working, and
+        every access token issued before, this one included, is refused, as after
+        a password change. REST: `POST /users/me/logout-all`, answered `204`.
+        """
+
+    @_abc_1.abstractmethod
+    def RequestPasswordReset(
+        self,
+        request: _auth_pb2.RequestPasswordResetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.RequestPasswordResetResponse, _abc.Awaitable[_auth_pb2.RequestPasswordResetResponse]]:
+        """Asks for a password reset token by email. Always answered the same way,
+        whether an account has that address or not; throttled per address and
+        per account (a throttled account silently gets no further mail, a
+        throttled client address is told 429). REST: `POST /users/password-reset`,
+        answered `202 Accepted`.
+        """
+
+    @_abc_1.abstractmethod
+    def ConfirmPasswordReset(
+        self,
+        request: _auth_pb2.ConfirmPasswordResetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ConfirmPasswordResetResponse, _abc.Awaitable[_auth_pb2.ConfirmPasswordResetResponse]]:
+        """Sets a new password with a reset token (single use, short-lived). Ends
+        every session of the account. REST: `POST /users/password-reset/confirm`,
+        answered `204`.
+        """
+
+    @_abc_1.abstractmethod
+    def ResendVerification(
+        self,
+        request: _auth_pb2.ResendVerificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ResendVerificationResponse, _abc.Awaitable[_auth_pb2.ResendVerificationResponse]]:
+        """Sends the caller a new email verification token (throttled: 429 when
+        asked too often). REST: `POST /users/me/verify/resend`, answered `202`.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAuthorizationServerMetadata(
+        self,
+        request: _auth_pb2.GetAuthorizationServerMetadataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.AuthorizationServerMetadata, _abc.Awaitable[_auth_pb2.AuthorizationServerMetadata]]:
+        """Authorization server metadata (RFC 8414): where the token, revocation
+        and key endpoints are, and which grants they take.
+        REST: `GET /.well-known/oauth-authorization-server`.
         """
 
     @_abc_1.abstractmethod
