@@ -149,6 +149,17 @@ def test_a_refused_call_carries_its_status_and_details_where_a_browser_can_read_
     assert "grpc-status-details-bin" in exposed
 
 
+def test_a_throttled_login_says_when_to_come_back(http: httpx.Client) -> None:
+    user, _ = new_user(http)
+    wrong = auth_pb2.TokenRequest(username=user.username, password="wrong-password")
+    replies = [call(http, f"{AUTH}/Token", wrong) for _ in range(8)]
+    throttled = [r for r in replies if r.status == 8]  # RESOURCE_EXHAUSTED, after a few refusals
+    assert throttled and replies[0].status == 3
+    retry = error_details_pb2.RetryInfo()
+    assert any(d.Unpack(retry) for d in throttled[0].detail().details)
+    assert retry.retry_delay.seconds > 0
+
+
 def test_bad_input_comes_back_as_field_violations(http: httpx.Client) -> None:
     _, token = new_user(http)
     reply = call(
