@@ -61,7 +61,14 @@ def from_text(body: bytes) -> bytes:
     return b"".join(base64.b64decode(run) for run in re.findall(rb"[A-Za-z0-9+/]+={0,2}", body))
 
 
-def call(http: httpx.Client, method: str, request: Message, token: str | None = None, text: bool = False) -> Reply:
+def call(
+    http: httpx.Client,
+    method: str,
+    request: Message,
+    token: str | None = None,
+    text: bool = False,
+    extra: dict[str, str] | None = None,
+) -> Reply:
     """One gRPC-Web call: binary (application/grpc-web+proto) or text (base64, application/grpc-web-text)."""
     payload = request.SerializeToString()
     body = b"\x00" + struct.pack(">I", len(payload)) + payload
@@ -75,6 +82,7 @@ def call(http: httpx.Client, method: str, request: Message, token: str | None = 
     }
     if token:
         headers["authorization"] = f"Bearer {token}"
+    headers.update(extra or {})
     response = http.post(method, content=base64.b64encode(body) if text else body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -196,6 +204,27 @@ def test_a_server_stream_arrives_frame_by_frame_with_its_trailers(http: httpx.Cl
     csv = b"".join(httpbody_pb2.HttpBody.FromString(m).data for m in reply.messages).decode()
     assert csv.splitlines()[0] == "id,name,brand,origin,flavor_notes,rating"
     assert sorted(line.split(",")[1] for line in csv.splitlines()[1:]) == ["One", "Two"]
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b"\x00\x00\x00\x00\x09\x0a\x01x"], ids=["empty", "json", "cut short"])
+def test_a_body_that_is_not_whole_messages_is_invalid_argument(http: httpx.Client, body: bytes) -> None:
+    # grpc-python would wait for the rest until the route's timeout (a 504 after 15 s): the gateway refuses it
+    headers = {"content-type": "application/grpc-web+proto", "x-grpc-web": "1", "origin": ORIGIN}
+    response = http.post(f"{AUTH}/Token", content=body, headers=headers)
+    assert response.status_code == 200 and response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.headers["grpc-status"] == "3"
+    assert response.headers["grpc-message"] == "the request body is not whole gRPC messages"
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status"),
+    [("grpc-timeout", "soon", "3"), ("x-trace-bin", "not base64!", "3"), ("grpc-encoding", "br", "12")],
+)
+def test_metadata_the_service_cannot_parse_is_refused_with_its_status_not_internal(
+    http: httpx.Client, header: str, value: str, status: str
+) -> None:
+    reply = call(http, f"{AUTH}/GetJwks", auth_pb2.GetJwksRequest(), extra={header: value})
+    assert (reply.status, reply.messages) == (int(status), [])
 
 
 def test_an_unknown_method_is_unimplemented(http: httpx.Client) -> None:

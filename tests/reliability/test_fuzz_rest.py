@@ -97,7 +97,7 @@ def check(response: httpx.Response) -> None:
     request = f"{response.request.method} {response.request.url} -> {response.status_code} {response.text[:300]!r}"
     if response.headers.get("content-type", "").startswith("application/grpc-web"):
         # A gRPC-Web call on a service's path (the grpc_web filter): its outcome is grpc-status, as a gRPC call's
-        # is; garbage framing or a GET is UNAVAILABLE with a 503/504, as it is for gRPC (with a 200 there).
+        # is (a GET, which the service resets, is UNAVAILABLE with a 503; with gRPC's own content type a 200).
         in_trailers = re.search(rb"grpc-status:(\d+)", response.content)  # the last frame of a reply with a body
         status = response.headers.get("grpc-status") or (in_trailers and in_trailers.group(1).decode())
         assert status and int(status) not in (2, 13), request  # never UNKNOWN or INTERNAL
