@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from .errors import ErrorInterceptor
 from .interceptors import Chain
 from .metrics import Metrics, PoolState
 from .observability import ObservabilityInterceptor
+from .reflection import enable_reflection
 from .settings import ServiceSettings
 from .shield import ShieldInterceptor
 from .telemetry import Telemetry
@@ -72,7 +72,7 @@ async def start_grpc(
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((service, HEALTH, reflection.SERVICE_NAME), server)
+    enable_reflection((service, HEALTH), server)
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     metrics.serve(settings.metrics_host, settings.metrics_port)
