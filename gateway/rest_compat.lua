@@ -306,7 +306,8 @@ function envoy_on_request(handle)
     end
   end
   if method == "HEAD" and route then
-    headers:replace(":method", "GET")  -- Envoy still answers the client's HEAD without a body
+    headers:replace(":method", "GET")  -- the transcoder maps GETs; envoy_on_response drops the body
+    meta:set(META, "head", "1")
   end
   if route and route.form_keys and ctype:find("application/x-www-form-urlencoded", 1, true) then
     -- body() may wait for more data; handles taken before it are invalid afterwards.
@@ -464,8 +465,7 @@ local function drop_grpc_trailers(handle, route, compressed)
   end
 end
 
-function envoy_on_response(handle)
-  local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
+local function shape_response(handle, meta)
   -- gRPC answers keep grpc-status and grpc-message: in a trailers-only error they are in these headers.
   if meta["grpc"] == "1" or meta["microcache"] == "hit" then return end
   local headers = handle:headers()
@@ -592,4 +592,23 @@ function envoy_on_response(handle)
       handle:headers():replace("content-type", "application/json")
     end
   end
+end
+
+-- A HEAD asked as a GET (envoy_on_request) gets the GET's headers and no body. Envoy goes by the method the
+-- request had when it was routed (GET), so it would send the body after the headers, where a keep-alive
+-- client reads it as the start of the next answer. Content-Length stays the GET's (RFC 9110 §9.3.2).
+local function headers_only(handle)
+  local body = handle:body()
+  local length = body and body:length() or 0
+  if length == 0 then return end
+  body:setBytes("")
+  local h = handle:headers()
+  h:replace("content-length", tostring(length))
+  no_transform(h)  -- nothing for the compressors to do, and an empty gzip stream would be a body again
+end
+
+function envoy_on_response(handle)
+  local meta = handle:streamInfo():dynamicMetadata():get(META) or {}
+  shape_response(handle, meta)
+  if meta["head"] == "1" then headers_only(handle) end
 end

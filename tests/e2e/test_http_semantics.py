@@ -222,6 +222,27 @@ def test_head_answers_every_get_path_without_a_body(frontend: Frontend, path: st
     assert head.headers["content-type"] == get.headers["content-type"]
 
 
+@pytest.mark.parametrize("path", ["/cigars/", "/cigars/{id}", "/users/me/", "/.well-known/jwks.json", "/cigars/0"])
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_head_answer_leaves_the_connection_clean_for_the_next_request(
+    frontend: Frontend, path: str, encoding: str
+) -> None:
+    """A HEAD answer is headers only: a body byte after them would be read as the start of the next answer on
+    the same keep-alive connection (it once was: `illegal status line: b'[]HTTP/1.1 200 OK'`)."""
+    _, token = frontend.token_for_new_user()
+    created = frontend.client.post("/cigars/", json={"name": "n", "brand": "b", "rating": 3}, headers=auth(token))
+    path = path.format(id=created.json()["id"])
+    headers = {**auth(token), "Accept-Encoding": encoding}
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    with httpx.Client(base_url=str(frontend.client.base_url), timeout=10, limits=one) as client:
+        get = client.get(path, headers=headers)
+        for _ in range(3):
+            head = client.head(path, headers=headers)
+            assert (head.status_code, head.content) == (get.status_code, b"")
+            after = client.get("/cigars/", params={"limit": 1})
+            assert after.status_code == 200 and isinstance(after.json(), list)
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "br"])
 def test_compressed_for_clients_that_ask_with_a_weak_etag(frontend: Frontend, brand, encoding: str) -> None:
     name, _, _ = brand
