@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from ..ports import Clock, StaleCounters
+from .periodic import Sleep, every
 
 log = logging.getLogger(__name__)
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class CounterPruning:
@@ -46,9 +45,4 @@ class CounterPruning:
 
     async def run(self) -> None:
         """Prune now and then every `every_seconds` (the server's background task); a failed round is logged."""
-        while True:
-            try:
-                await self.prune_once()
-            except Exception:
-                log.exception("pruning login counters failed")
-            await self._sleep(self._every)
+        await every(self._every, self.prune_once, log, "pruning login counters", self._sleep)

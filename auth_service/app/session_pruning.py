@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from ..ports import Clock, EndedSessions
+from .periodic import Sleep, every
 
 log = logging.getLogger(__name__)
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class SessionPruning:
@@ -33,9 +32,4 @@ class SessionPruning:
 
     async def run(self) -> None:
         """Prune now and then every `every_seconds` (the server's background task); a failed round is logged."""
-        while True:
-            try:
-                await self.prune_once()
-            except Exception:
-                log.exception("pruning ended sessions failed")
-            await self._sleep(self._every)
+        await every(self._every, self.prune_once, log, "pruning ended sessions", self._sleep)
