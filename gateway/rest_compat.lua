@@ -351,6 +351,16 @@ local function replace_body(handle, text)
   handle:headers():replace("content-length", tostring(#text))
 end
 
+-- A 204 or a 304: the status alone, without a body or the headers that describe one.
+local function without_body(handle, status)
+  replace_body(handle, "")
+  local h = handle:headers()  -- re-fetched: body() invalidated earlier handles
+  h:replace(":status", status)
+  h:remove("content-type")
+  h:remove("content-length")
+  no_transform(h)
+end
+
 -- Two 32-bit hashes of the body (FNV-1a and djb2-xor) and its length: a strong ETag for change detection
 -- (not a cryptographic digest: a body's owner could craft a collision, and only stale caching would follow).
 local function etag_of(s)
@@ -501,12 +511,7 @@ local function shape_response(handle, meta)
   if status == "200" then
     if route == nil then return end
     if route.status == 204 then
-      replace_body(handle, "")
-      local h = handle:headers()  -- re-fetched: body() invalidated the earlier handle
-      h:replace(":status", "204")
-      h:remove("content-type")
-      h:remove("content-length")
-      no_transform(h)
+      without_body(handle, "204")
       return
     end
     local link = nil
@@ -554,12 +559,7 @@ local function shape_response(handle, meta)
       end
       if none_match(meta["if_none_match"], strong) then
         drop_grpc_trailers(handle, route, meta["compressed"] == "1")
-        replace_body(handle, "")
-        h = handle:headers()
-        h:replace(":status", "304")
-        h:remove("content-type")
-        h:remove("content-length")
-        no_transform(h)
+        without_body(handle, "304")
         return
       end
     end
