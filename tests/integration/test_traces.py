@@ -3,6 +3,7 @@ the call between them, and a span per database statement, on the statement drive
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,6 +48,17 @@ class Traced:
             assert isinstance(server.telemetry, Tracing)
             server.telemetry.provider.force_flush()
         return list(self.spans.get_finished_spans())
+
+    async def trace(self, trace_id: int, count: int) -> list[ReadableSpan]:
+        """The spans of one trace once `count` of them have ended. A call that fails with an abort sends its status
+        to the caller before the server's span ends (grpc.aio writes the status inside abort()), so the caller can
+        be back before the span is: wait for it, a bounded while."""
+        for _ in range(100):
+            spans = [s for s in self.finished() if s.context.trace_id == trace_id]
+            if len(spans) >= count:
+                return spans
+            await asyncio.sleep(0.02)
+        return spans
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -136,7 +148,7 @@ async def test_a_call_that_fails_for_the_caller_is_not_an_error_span(traced: Tra
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await traced.auth.GetMe(auth_pb2.GetMeRequest(), metadata=(("traceparent", parent),))
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    [span] = [s for s in traced.finished() if s.context.trace_id == trace_id]
+    [span] = await traced.trace(trace_id, count=1)
     assert span.attributes["rpc.grpc.status_code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
     assert span.status.status_code == StatusCode.UNSET  # the caller's fault, not the server's
 
