@@ -7,6 +7,7 @@ and stops them all (SIGTERM, by PID) on Ctrl-C or SIGTERM. Settings come from th
 
 from __future__ import annotations
 
+import collections
 import os
 import random
 import secrets
@@ -32,16 +33,23 @@ BIN = Path(sys.executable).parent
 PICK_PORTS = range(20000, 32768)
 
 
+# The ports this process handed out lately: two picks before either is bound (a stack's two services) must differ.
+HANDED_OUT: collections.deque[int] = collections.deque(maxlen=1024)
+
+
 def free_port() -> int:
     """A port nothing is bound to right now, for stacks that share the machine: a random one below the
     ephemeral range, so that no outgoing connection takes it before the stack binds it."""
     for port in random.sample(PICK_PORTS, 200):
+        if port in HANDED_OUT:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        HANDED_OUT.append(port)
+        return port
     raise RuntimeError(f"no free port in {PICK_PORTS.start}-{PICK_PORTS.stop - 1} after 200 tries")
 
 
