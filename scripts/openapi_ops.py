@@ -106,16 +106,26 @@ def request_body(gen: Generator, type_name: str, body: str, path_fields: set[str
 
 def success(gen: Generator, output_type: str, rest: Rest) -> dict[str, Any]:
     response: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No Content"}.get(rest.status, "OK")}
+    # required: on every such answer; Link is not (absent on the last page)
     headers: dict[str, Any] = {  # rest_compat.lua sets them; a public Cache-Control gains the micro-cache's s-maxage
-        name: {"description": doc, "schema": {"type": "string", "example" if "public" in value else "const": value}}
+        name: {
+            "description": doc,
+            "required": True,
+            "schema": {"type": "string", "example" if "public" in value else "const": value},
+        }
         for name, value, doc in rest.headers
     }
     if rest.location:
-        headers["Location"] = {"description": f"The new resource: `{rest.location}`.", "schema": {"type": "string"}}
+        headers["Location"] = {
+            "description": f"The new resource: `{rest.location}`.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
     if rest.etag:
         headers["ETag"] = {
             "description": "A strong validator of the body (`W/` when the gateway compressed it): send it back in "
             "`If-None-Match` for a 304 Not Modified without a body.",
+            "required": True,
             "schema": {"type": "string"},
         }
     if rest.bare_array:

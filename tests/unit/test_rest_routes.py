@@ -112,7 +112,9 @@ def test_the_document_follows_the_option(tmp_path: Path) -> None:
     listed = doc["paths"]["/things"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert listed == {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}
     special = doc["paths"]["/things/special"]["get"]["responses"]["200"]["headers"]
-    assert special == {"X-Special": {"description": "Always `yes`.", "schema": {"type": "string", "const": "yes"}}}
+    assert special == {
+        "X-Special": {"description": "Always `yes`.", "required": True, "schema": {"type": "string", "const": "yes"}}
+    }
     forget = doc["paths"]["/things/{id}/forget"]["post"]
     assert forget["operationId"] == "ForgetThing1" and "content" not in forget["responses"]["204"]
     login = doc["paths"]["/login"]["post"]["requestBody"]["content"]
