@@ -243,6 +243,29 @@ def test_a_head_answer_leaves_the_connection_clean_for_the_next_request(
             assert after.status_code == 200 and isinstance(after.json(), list)
 
 
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/openapi.json", "application/json"),
+        ("/docs", "text/html; charset=utf-8"),
+        ("/docs/swagger-ui.css", "text/css"),
+        ("/docs/swagger-ui-bundle.js", "text/javascript"),
+        ("/users/me/cigars/export", "text/csv; charset=utf-8"),  # a media type with a parameter
+    ],
+)
+def test_every_text_answer_is_compressed_whatever_its_parameters(
+    frontend: Frontend, path: str, media_type: str
+) -> None:
+    _, token = frontend.token_for_new_user()
+    for number in range(10):  # an export over the 256 bytes below which nothing is compressed
+        cigar = {"name": f"Cigar {number}", "brand": "A brand long enough", "rating": 3}
+        assert frontend.client.post("/cigars/", json=cigar, headers=auth(token)).status_code == 201
+    with httpx.Client(base_url=str(frontend.client.base_url), timeout=10) as raw:
+        response = raw.get(path, headers={**auth(token), "Accept-Encoding": "gzip"})
+    assert response.status_code == 200 and response.headers["content-type"] == media_type
+    assert response.headers.get("content-encoding") == "gzip", response.headers
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "br"])
 def test_compressed_for_clients_that_ask_with_a_weak_etag(frontend: Frontend, brand, encoding: str) -> None:
     name, _, _ = brand
