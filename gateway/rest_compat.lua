@@ -351,6 +351,17 @@ local function replace_body(handle, text)
   handle:headers():replace("content-length", tostring(#text))
 end
 
+-- Access-Control-Allow-Origin names the asking origin (the CORS filter sets it after this filter): an answer a
+-- cache may keep says that it differs by Origin, or one origin's kept copy would be handed to another.
+local function vary_on_origin(h)
+  local vary = h:get("vary")
+  if vary == nil or vary == "" then
+    h:replace("vary", "Origin")
+  elseif not vary:lower():find("origin", 1, true) then
+    h:replace("vary", vary .. ", Origin")
+  end
+end
+
 -- A 204 or a 304: the status alone, without a body or the headers that describe one.
 local function without_body(handle, status)
   replace_body(handle, "")
@@ -552,6 +563,7 @@ local function shape_response(handle, meta)
       local etag = sent_etag(strong, #text, meta["compressed"] == "1")
       local h = handle:headers()
       h:replace("etag", etag)
+      vary_on_origin(h)
       local kept_as = meta["microcache"]
       if kept_as and kept_as ~= "hit" then
         keep_in_microcache(kept_as, tonumber(meta["shared_max_age"]) or 0, text, strong, link,

@@ -210,6 +210,25 @@ def test_the_public_list_is_public_and_short_lived(frontend: Frontend, brand) ->
                                headers={"If-None-Match": response.headers["etag"]}).status_code == 304  # fmt: skip
 
 
+@pytest.mark.parametrize("path", ["/cigars/", "/cigars/{id}", "/users/me/"])
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_cacheable_answer_varies_by_origin(frontend: Frontend, path: str, encoding: str) -> None:
+    """Access-Control-Allow-Origin names the asking origin, so a cache (the browser's, or a shared one for the
+    public list) that kept one origin's answer must not hand it to another: Vary: Origin, on the 304 too."""
+    _, token = frontend.token_for_new_user()
+    created = frontend.client.post("/cigars/", json={"name": "n", "brand": "b", "rating": 3}, headers=auth(token))
+    path = path.format(id=created.json()["id"])
+    with httpx.Client(base_url=str(frontend.client.base_url), timeout=10) as raw:
+        for origin in ({}, {"Origin": ORIGIN}):
+            headers = {**auth(token), **origin, "Accept-Encoding": encoding}
+            first = raw.get(path, headers=headers)
+            again = raw.get(path, headers={**headers, "If-None-Match": first.headers["etag"]})
+            for response in (first, again):
+                varies = {v.strip().lower() for v in response.headers.get("vary", "").split(",")}
+                assert "origin" in varies, (response.status_code, response.headers)
+            assert (first.status_code, again.status_code) == (200, 304)
+
+
 @pytest.mark.parametrize("path", ["/cigars/", "/cigars/{id}", "/users/me/", "/.well-known/jwks.json"])
 def test_head_answers_every_get_path_without_a_body(frontend: Frontend, path: str) -> None:
     _, token = frontend.token_for_new_user()
