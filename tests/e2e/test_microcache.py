@@ -65,16 +65,20 @@ def test_public_pages_are_answered_without_a_service_call_and_304_from_the_cache
     with httpx.Client(base_url=cached_stack.base_url, timeout=10, event_hooks=HOOKS) as client:
         url = "/cigars/?limit=5&q=microcache-a"
         first = warm(client, url)
-        before = calls(cached_stack, "ListCigars")
+        before, started = calls(cached_stack, "ListCigars"), time.monotonic()
         gzip = {"Accept-Encoding": "gzip"}
         pages = [client.get(url, headers=gzip) for _ in range(20)]
+        # A kept page expires on the gateway clock's whole seconds: each second that ends meanwhile (more of them
+        # on a slow machine) lets one request per Envoy worker (two) ask the service again, the others still
+        # getting the kept page.
+        seconds = int((time.monotonic() - started) // TTL) + 1
         assert all(p.status_code == 200 and p.json() == first.json() for p in pages)
-        conditional = client.get(url, headers={"If-None-Match": first.headers["etag"]})
-        assert (conditional.status_code, conditional.content) == (304, b"")
-        hits = sum("age" in p.headers for p in pages)
+        misses = sum("age" not in p.headers for p in pages)
         # every answer without an Age went to the service, and only those
-        assert calls(cached_stack, "ListCigars") - before == len(pages) - hits + ("age" not in conditional.headers)
-        assert hits >= len(pages) - 2 and "age" in conditional.headers  # two workers: at most one miss each
+        assert calls(cached_stack, "ListCigars") - before == misses
+        assert misses <= 2 * seconds, (misses, seconds)
+        conditional = warm(client, url, {"If-None-Match": first.headers["etag"]})
+        assert (conditional.status_code, conditional.content) == (304, b"")
 
 
 def test_a_kept_page_is_at_most_ttl_seconds_old(cached_stack: Stack) -> None:
