@@ -276,8 +276,8 @@ def test_every_text_answer_is_compressed_whatever_its_parameters(
     frontend: Frontend, path: str, media_type: str
 ) -> None:
     _, token = frontend.token_for_new_user()
-    for number in range(10):  # an export over the 256 bytes below which nothing is compressed
-        cigar = {"name": f"Cigar {number}", "brand": "A brand long enough", "rating": 3}
+    for number in range(10 if path.endswith("/export") else 0):  # over the 256 bytes below which nothing is
+        cigar = {"name": f"Cigar {number}", "brand": "A brand long enough", "rating": 3}  # compressed
         assert frontend.client.post("/cigars/", json=cigar, headers=auth(token)).status_code == 201
     with httpx.Client(base_url=str(frontend.client.base_url), timeout=10) as raw:
         response = raw.get(path, headers={**auth(token), "Accept-Encoding": "gzip"})
