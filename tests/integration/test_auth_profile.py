@@ -12,21 +12,13 @@ from cigar.collection.v1 import collection_pb2
 from sqlalchemy import text
 
 from service_kit.db.engine import create_engine
-from tests.integration.conftest import Services, as_gateway, bearer
+from tests.integration.conftest import Services, as_gateway, bearer, code_of
 
 PASSWORD = "correct horse battery"
 
 
 def unique(prefix: str = "prof") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-async def code_of(call) -> grpc.StatusCode:
-    try:
-        await call
-    except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
 
 
 async def test_a_new_email_is_stored_normalised_and_unverified(services: Services) -> None:

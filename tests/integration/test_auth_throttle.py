@@ -11,7 +11,7 @@ from cigar.auth.v1 import auth_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from tests.integration.conftest import Services, as_gateway
+from tests.integration.conftest import Services, as_gateway, code_of
 
 
 def unique(prefix: str = "thr") -> str:
@@ -26,14 +26,12 @@ async def attempt(
     services: Services, name: str, password: str, client: str, metadata: tuple[tuple[str, str], ...] | None = None
 ) -> grpc.StatusCode:
     """One login, as the gateway passes it on for a REST client at `client` (or with the metadata given)."""
-    try:
-        await services.auth.Token(
+    return await code_of(
+        services.auth.Token(
             auth_pb2.TokenRequest(grant_type="password", username=name, password=password),
             metadata=as_gateway(client) if metadata is None else metadata,
         )
-    except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
+    )
 
 
 async def test_repeated_failures_from_one_address_are_refused_with_retry_info(services: Services) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from auth_service.adapters.db.session_pruning import SqlSessionPruner
 from auth_service.app.sessions import token_hash
-from tests.integration.conftest import Services, bearer
+from tests.integration.conftest import Services, bearer, code_of
 from tests.integration.test_auth_grpc import details
 
 PASSWORD = "correct horse battery"
@@ -42,11 +42,7 @@ async def refused_refresh(services: Services, token: str) -> str:
 
 
 async def collection_status(services: Services, token: str) -> grpc.StatusCode:
-    try:
-        await services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token))
-    except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
+    return await code_of(services.collection.ListMyCigars(collection_pb2.ListMyCigarsRequest(), metadata=bearer(token)))
 
 
 async def test_the_password_grant_answers_a_refresh_token_stored_only_as_its_hash(services: Services) -> None:

@@ -19,17 +19,13 @@ from auth_service.settings import Settings as AuthSettings
 from collection_service.server import start as start_collection
 from collection_service.settings import Settings as CollectionSettings
 from tests.conftest import BACKENDS, Databases, database_url, free_port, migrate
-from tests.integration.conftest import bearer
+from tests.integration.conftest import bearer, code_of
 
 PASSWORD, NEW = "correct horse battery", "a brand new passphrase"
 
 
 async def status_of(stub: collection_pb2_grpc.CollectionServiceStub, token: str) -> grpc.StatusCode:
-    try:
-        await stub.ListMyCigars(pb.ListMyCigarsRequest(), metadata=bearer(token), timeout=5)
-    except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
+    return await code_of(stub.ListMyCigars(pb.ListMyCigarsRequest(), metadata=bearer(token), timeout=5))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
