@@ -24,7 +24,7 @@ import httpx
 from scripts.bench import LOAD_TOOL, Databases, stack_env, tracing_env
 from scripts.bench_report import _children
 from scripts.otlp_receiver import Receiver
-from scripts.stack import ROOT, StackConfig, prepare, start
+from scripts.stack import ROOT, StackConfig, running
 
 
 def _postgres_pids() -> list[int]:
@@ -115,13 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             extra_env={**stack_env(args.auth_workers, args.collection_workers, "WARNING", 1_000_000),
                        **tracing_env(args.tracing, port)},
         )  # fmt: skip
-        prepare(config)
-        with (tmp / "stack.log").open("wb") as log:
-            stack = start(config, log=log)
-            try:
-                asyncio.run(_measure(stack, load, args))
-            finally:
-                stack.stop()
+        with running(config, tmp / "stack.log") as stack:
+            asyncio.run(_measure(stack, load, args))
     finally:
         receiver.stop()
         dbs.drop()

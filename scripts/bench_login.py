@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.stack import StackConfig, prepare, start
+from scripts.stack import StackConfig, running
 
 NO_THROTTLE = {
     "AUTH_THROTTLE_DELAY_AFTER": "1000000",
@@ -39,13 +39,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = StackConfig.on_free_ports(Path(tmp), extra_env=NO_THROTTLE)
-        prepare(config)
-        with (Path(tmp) / "stack.log").open("wb") as log:
-            stack = start(config, log=log)
-            try:
-                return run(stack.base_url, args.rounds)
-            finally:
-                stack.stop()
+        with running(config, Path(tmp) / "stack.log") as stack:
+            return run(stack.base_url, args.rounds)
 
 
 def run(base_url: str, rounds: int) -> int:

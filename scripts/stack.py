@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -259,6 +261,19 @@ def start(config: StackConfig, log: IO[bytes] | None = None) -> Stack:
 
 class StopRequested(Exception):
     """SIGTERM arrived while the stack was starting."""
+
+
+@contextmanager
+def running(config: StackConfig, log_path: Path) -> Iterator[Stack]:
+    """A stack for a test or a benchmark: prepared (key, migrations), started with every child's output in
+    `log_path`, and stopped (SIGTERM by PID) on the way out, whatever happened inside."""
+    prepare(config)
+    with log_path.open("wb") as log:
+        stack = start(config, log=log)
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 def _raise_stop(signum: int, _frame: object) -> None:

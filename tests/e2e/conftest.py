@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from scripts.run_postgres import NAMES, postgres_urls
-from scripts.stack import Stack, StackConfig, prepare, start
+from scripts.stack import Stack, StackConfig
+from scripts.stack import running as running_stack
 from tests.conftest import BACKENDS, MANY_REGISTRATIONS, PG_ADMIN_URL, Databases, database_url, free_port
 from tests.e2e.error_shape import HOOKS
 
@@ -78,14 +79,9 @@ async def running(
         collection_database_url=urls["COLLECTION_DATABASE_URL"],
         extra_env={"AUTH_LOG_FORMAT": "json", "COLLECTION_LOG_FORMAT": "json", **MANY_REGISTRATIONS},
     )
-    prepare(config)
     log_path = var / "stack.log"
-    with log_path.open("wb") as log:
-        stack = start(config, log=log)
-        try:
-            yield Running(backend, stack)
-        finally:
-            stack.stop()
+    with running_stack(config, log_path) as stack:
+        yield Running(backend, stack)
     if request.session.testsfailed:
         print(f"--- stack log ({backend}) ---\n{log_path.read_text()[-5000:]}")
 

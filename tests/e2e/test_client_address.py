@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.stack import Stack, StackConfig, prepare, start
+from scripts.stack import StackConfig, running
 from tests.conftest import free_port
 
 BURST = 12  # TOKEN_RATE_LIMIT_BURST of this stack: POST /token per address per minute
@@ -65,9 +65,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "REGISTRATION_RATE_LIMIT_BURST": str(REGISTRATIONS),
         },
     )
-    prepare(config)
-    with (var / "stack.log").open("wb") as log:
-        stack: Stack = start(config, log=log)
+    with running(config, var / "stack.log"):
         handler = type("Proxy", (AppendingProxy,), {"upstream": ("127.0.0.1", config.gateway_port)})
         proxy = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
         thread = threading.Thread(target=proxy.serve_forever, daemon=True)
@@ -78,7 +76,6 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proxy.shutdown()
             proxy.server_close()
             thread.join(5)
-            stack.stop()
 
 
 def client(base_url: str, address: str) -> httpx.Client:

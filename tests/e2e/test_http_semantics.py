@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from scripts.stack import Stack, StackConfig, prepare, start, stop_service
+from scripts.stack import Stack, StackConfig, running, stop_service
 from tests.conftest import MANY_REGISTRATIONS
 from tests.e2e.conftest import Frontend, Running
 from tests.e2e.error_shape import HOOKS, check_error
@@ -317,13 +317,8 @@ def test_gzip_bytes_are_gzip(running: Running, brand) -> None:
 def stack_to_break(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("unavailable")
     config = StackConfig.on_free_ports(var, extra_env=MANY_REGISTRATIONS)
-    prepare(config)
-    with (var / "stack.log").open("wb") as log:
-        stack = start(config, log=log)
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with running(config, var / "stack.log") as stack:
+        yield stack
 
 
 def test_a_503_says_which_service_is_down_in_words(stack_to_break: Stack) -> None:

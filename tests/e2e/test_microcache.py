@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from scripts.stack import Stack, StackConfig, free_port, prepare, start
+from scripts.stack import Stack, StackConfig, free_port, running
 from tests.conftest import BACKENDS, MANY_REGISTRATIONS, Databases, database_url
 from tests.e2e.conftest import Frontend
 from tests.e2e.error_shape import HOOKS
@@ -32,13 +32,8 @@ async def cached_stack(
         collection_database_url=await database_url(request.param, "collection", var, pg_databases),
         extra_env={"GATEWAY_MICROCACHE_SECONDS": str(TTL), **MANY_REGISTRATIONS},
     )
-    prepare(config)
-    with (var / "stack.log").open("wb") as log:
-        stack = start(config, log=log)
-        try:
-            yield stack
-        finally:
-            stack.stop()
+    with running(config, var / "stack.log") as stack:
+        yield stack
 
 
 def calls(stack: Stack, method: str) -> int:

@@ -26,7 +26,7 @@ from oauthlib.oauth2 import InvalidGrantError, LegacyApplicationClient
 from requests_oauthlib import OAuth2Session as RequestsOAuthSession
 
 from scripts.run_postgres import NAMES, postgres_urls
-from scripts.stack import Stack, StackConfig, prepare, start
+from scripts.stack import StackConfig, running
 from tests.conftest import BACKENDS, MANY_REGISTRATIONS, PG_ADMIN_URL, Databases, database_url, free_port
 
 PASSWORD, NEW = "testpassword", "a brand new passphrase"
@@ -96,14 +96,9 @@ async def session_stack(
         "COLLECTION_REVOCATION_REFRESH_SECONDS": str(REVOCATION_BOUND),
         **env,
     }  # fmt: skip
-    prepare(config)
     try:
-        with (var / "stack.log").open("wb") as log:
-            stack: Stack = start(config, log=log)
-            try:
-                yield SessionStack(backend, stack.base_url, inbox)
-            finally:
-                stack.stop()
+        with running(config, var / "stack.log") as stack:
+            yield SessionStack(backend, stack.base_url, inbox)
     finally:
         controller.stop()
 

@@ -13,7 +13,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from scripts.otlp_receiver import Receiver, Span
 from scripts.run_postgres import NAMES, postgres_urls
-from scripts.stack import StackConfig, prepare, start
+from scripts.stack import StackConfig, running
 from tests.conftest import BACKENDS, PG_ADMIN_URL, Databases, database_url
 from tests.e2e.conftest import Frontend
 
@@ -55,13 +55,8 @@ async def traced_stack(
         var, auth_database_url=urls["AUTH_DATABASE_URL"], collection_database_url=urls["COLLECTION_DATABASE_URL"],
         extra_env=otel,
     )  # fmt: skip
-    prepare(config)
-    with (var / "stack.log").open("wb") as log:
-        stack = start(config, log=log)
-        try:
-            yield stack.base_url
-        finally:
-            stack.stop()
+    with running(config, var / "stack.log") as stack:
+        yield stack.base_url
 
 
 def wait_for(receiver: Receiver, trace_id: str, enough: set[tuple[str, str]]) -> list[Span]:
